@@ -1,1 +1,112 @@
-//! Storage (see ARCHITECTURE.md).
+//! Storage for Portcullis: one [`Store`] over SQLite (the embedded default) and PostgreSQL.
+//!
+//! Both backends are reached through sqlx's `Any` driver with one set of portable SQL
+//! statements (see `docs/adr/0002-storage-any-driver.md`): `$n` placeholders, TEXT ids, BIGINT
+//! numbers and flags. The only backend-specific code is connection set-up in [`connect`].
+//!
+//! Invariants: every public method is one transaction (a failure leaves nothing behind);
+//! `sqlx::Error` never leaves this crate; migrations are embedded and applied at connect time,
+//! under PostgreSQL's advisory lock, so several nodes may start at once.
+
+mod bulk;
+mod connect;
+mod realm;
+mod user;
+
+pub use connect::{Backend, ConnectOptions, Target as DbTarget};
+
+use sqlx::AnyPool;
+
+/// Storage failures, in terms a caller can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was violated (duplicate name, id, ...).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The thing to change does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The database cannot be reached or did not answer in time.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data could not be read back (corrupt JSON column, bad value).
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    /// Schema migration failed.
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    /// Anything else the database reported.
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_string()),
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                StoreError::Conflict(format!("reference violation: {}", db.message()))
+            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+                StoreError::Unavailable(e.to_string())
+            }
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::ColumnNotFound(_) => {
+                StoreError::Corrupt(e.to_string())
+            }
+            _ => StoreError::Database(e.to_string()),
+        }
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The storage handle: cheap to clone, shared by every request.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Connection pool figures for metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+impl Store {
+    /// Which database this store writes to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// One round trip to the database (readiness checks).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
+    /// Close every connection (graceful shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+pub(crate) fn flag(v: i64) -> bool {
+    v != 0
+}

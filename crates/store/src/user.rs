@@ -1,0 +1,350 @@
+//! Users: bulk insert and load (import/export), lookups, and effective roles.
+
+use crate::bulk::{self, V};
+use crate::{Result, Store, StoreError, flag};
+use portcullis_model::records::*;
+use sqlx::Row;
+use sqlx::AnyConnection;
+use std::collections::HashMap;
+
+/// Users per batch when writing; bounds the memory of one multi-row statement.
+const USER_BATCH: usize = 1000;
+
+pub(crate) async fn insert_users(c: &mut AnyConnection, users: &[UserImage]) -> Result<()> {
+    for chunk in users.chunks(USER_BATCH) {
+        bulk::insert(
+            c,
+            "user_entity",
+            &[
+                "id",
+                "realm_id",
+                "username",
+                "email",
+                "first_name",
+                "last_name",
+                "enabled",
+                "email_verified",
+                "created_timestamp",
+                "not_before",
+                "federation_link",
+                "service_account_client_id",
+            ],
+            chunk.iter().map(|u| {
+                let r = &u.user;
+                vec![
+                    V::from(&r.id),
+                    V::from(&r.realm_id),
+                    V::from(&r.username),
+                    V::from(&r.email),
+                    V::from(&r.first_name),
+                    V::from(&r.last_name),
+                    V::from(r.enabled),
+                    V::from(r.email_verified),
+                    V::from(r.created_timestamp),
+                    V::from(r.not_before),
+                    V::from(&r.federation_link),
+                    V::from(&r.service_account_client_id),
+                ]
+            }),
+        )
+        .await?;
+        bulk::insert(
+            c,
+            "user_attribute",
+            &["user_id", "name", "value", "position"],
+            chunk.iter().flat_map(|u| {
+                u.attributes.iter().enumerate().map(|(i, (k, v))| {
+                    vec![V::from(&u.user.id), V::from(k), V::from(v), V::from(i as i64)]
+                })
+            }),
+        )
+        .await?;
+        bulk::insert(
+            c,
+            "user_required_action",
+            &["user_id", "action"],
+            chunk.iter().flat_map(|u| u.required_actions.iter().map(|a| vec![V::from(&u.user.id), V::from(a)])),
+        )
+        .await?;
+        let mut creds = Vec::new();
+        for u in chunk {
+            for cr in &u.credentials {
+                let CredentialSecret::Stored { secret_data, credential_data } = &cr.secret else {
+                    return Err(StoreError::Corrupt(format!(
+                        "credential {} of user {} was not hashed before storing",
+                        cr.id, u.user.username
+                    )));
+                };
+                creds.push(vec![
+                    V::from(&cr.id),
+                    V::from(&u.user.id),
+                    V::from(&cr.type_),
+                    V::from(&cr.user_label),
+                    V::from(cr.created_date),
+                    V::from(cr.priority),
+                    V::from(secret_data),
+                    V::from(credential_data),
+                ]);
+            }
+        }
+        bulk::insert(
+            c,
+            "credential",
+            &["id", "user_id", "type", "user_label", "created_date", "priority", "secret_data", "credential_data"],
+            creds,
+        )
+        .await?;
+        bulk::insert(
+            c,
+            "user_group",
+            &["user_id", "group_id"],
+            chunk.iter().flat_map(|u| u.group_ids.iter().map(|g| vec![V::from(&u.user.id), V::from(g)])),
+        )
+        .await?;
+        bulk::insert(
+            c,
+            "user_role",
+            &["user_id", "role_id"],
+            chunk.iter().flat_map(|u| u.role_ids.iter().map(|r| vec![V::from(&u.user.id), V::from(r)])),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+const USER_COLUMNS: &str = "u.id, u.realm_id, u.username, u.email, u.first_name, u.last_name, u.enabled, u.email_verified, u.created_timestamp, u.not_before, u.federation_link, u.service_account_client_id";
+
+fn user_record(r: &sqlx::any::AnyRow) -> Result<UserRecord> {
+    Ok(UserRecord {
+        id: r.try_get(0)?,
+        realm_id: r.try_get(1)?,
+        username: r.try_get(2)?,
+        email: r.try_get(3)?,
+        first_name: r.try_get(4)?,
+        last_name: r.try_get(5)?,
+        enabled: flag(r.try_get(6)?),
+        email_verified: flag(r.try_get(7)?),
+        created_timestamp: r.try_get(8)?,
+        not_before: r.try_get(9)?,
+        federation_link: r.try_get(10)?,
+        service_account_client_id: r.try_get(11)?,
+    })
+}
+
+pub(crate) async fn load_users(c: &mut AnyConnection, realm_id: &str) -> Result<Vec<UserImage>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM user_entity u WHERE u.realm_id = $1 ORDER BY u.username"
+    )))
+    .bind(realm_id)
+    .fetch_all(&mut *c)
+    .await?;
+    let mut users: Vec<UserImage> = Vec::with_capacity(rows.len());
+    let mut index: HashMap<String, usize> = HashMap::with_capacity(rows.len());
+    for r in &rows {
+        let user = user_record(r)?;
+        index.insert(user.id.clone(), users.len());
+        users.push(UserImage {
+            user,
+            attributes: Vec::new(),
+            required_actions: Vec::new(),
+            credentials: Vec::new(),
+            group_ids: Vec::new(),
+            role_ids: Vec::new(),
+        });
+    }
+    drop(rows);
+    let scoped = "user_id IN (SELECT id FROM user_entity WHERE realm_id = $1)";
+    for r in sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT user_id, name, value FROM user_attribute WHERE {scoped} ORDER BY user_id, position"
+    )))
+    .bind(realm_id)
+    .fetch_all(&mut *c)
+    .await?
+    {
+        if let Some(&i) = index.get(&r.try_get::<String, _>(0)?) {
+            users[i].attributes.push((r.try_get(1)?, r.try_get(2)?));
+        }
+    }
+    for r in sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT user_id, action FROM user_required_action WHERE {scoped} ORDER BY user_id, action"
+    )))
+    .bind(realm_id)
+    .fetch_all(&mut *c)
+    .await?
+    {
+        if let Some(&i) = index.get(&r.try_get::<String, _>(0)?) {
+            users[i].required_actions.push(r.try_get(1)?);
+        }
+    }
+    for r in sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id, user_id, type, user_label, created_date, priority, secret_data, credential_data FROM credential WHERE {scoped} ORDER BY user_id, priority, id"
+    )))
+    .bind(realm_id)
+    .fetch_all(&mut *c)
+    .await?
+    {
+        let user_id: String = r.try_get(1)?;
+        if let Some(&i) = index.get(&user_id) {
+            users[i].credentials.push(CredentialRecord {
+                id: r.try_get(0)?,
+                user_id,
+                type_: r.try_get(2)?,
+                user_label: r.try_get(3)?,
+                created_date: r.try_get(4)?,
+                priority: r.try_get(5)?,
+                secret: CredentialSecret::Stored { secret_data: r.try_get(6)?, credential_data: r.try_get(7)? },
+            });
+        }
+    }
+    for (table, col) in [("user_group", "group_id"), ("user_role", "role_id")] {
+        for r in sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT user_id, {col} FROM {table} WHERE {scoped} ORDER BY user_id, {col}"
+        )))
+        .bind(realm_id)
+        .fetch_all(&mut *c)
+        .await?
+        {
+            if let Some(&i) = index.get(&r.try_get::<String, _>(0)?) {
+                let v: String = r.try_get(1)?;
+                if table == "user_group" {
+                    users[i].group_ids.push(v);
+                } else {
+                    users[i].role_ids.push(v);
+                }
+            }
+        }
+    }
+    Ok(users)
+}
+
+/// Effective roles: direct roles, roles of the user's groups and of every ancestor group, and
+/// everything those roles contain through composites, in one recursive query.
+const EFFECTIVE_ROLES: &str = "
+WITH RECURSIVE
+  member_of(id) AS (
+    SELECT group_id FROM user_group WHERE user_id = $1
+    UNION
+    SELECT g.parent_id FROM grp g JOIN member_of m ON g.id = m.id WHERE g.parent_id IS NOT NULL
+  ),
+  granted(id) AS (
+    SELECT role_id FROM user_role WHERE user_id = $1
+    UNION
+    SELECT gr.role_id FROM group_role gr JOIN member_of m ON gr.group_id = m.id
+    UNION
+    SELECT rc.child_id FROM role_composite rc JOIN granted g ON rc.parent_id = g.id
+  )
+SELECT r.id, r.realm_id, r.client_id, r.name, r.description, r.attributes
+FROM role r JOIN granted g ON r.id = g.id
+ORDER BY r.client_id, r.name";
+
+impl Store {
+    pub async fn find_user_by_username(&self, realm_id: &str, username: &str) -> Result<Option<UserRecord>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM user_entity u WHERE u.realm_id = $1 AND u.username = $2"
+        )))
+        .bind(realm_id)
+        .bind(username.to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| user_record(&r)).transpose()
+    }
+
+    pub async fn count_users(&self, realm_id: &str) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM user_entity WHERE realm_id = $1")
+            .bind(realm_id)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+
+    /// Add users to an existing realm in one transaction (credentials must be hashed).
+    pub async fn add_users(&self, users: &[UserImage]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_users(&mut tx, users).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// How many users hold the role (directly, through groups or composites): used to decide
+    /// whether a bootstrap admin is needed.
+    pub async fn count_role_holders(&self, role_id: &str) -> Result<i64> {
+        let sql = "
+WITH RECURSIVE
+  holders(id) AS (
+    SELECT $1
+    UNION
+    SELECT rc.parent_id FROM role_composite rc JOIN holders h ON rc.child_id = h.id
+  ),
+  groups_with(id) AS (
+    SELECT gr.group_id FROM group_role gr JOIN holders h ON gr.role_id = h.id
+    UNION
+    SELECT g.id FROM grp g JOIN groups_with w ON g.parent_id = w.id
+  )
+SELECT COUNT(*) FROM user_entity u WHERE u.enabled = 1 AND (
+  u.id IN (SELECT ur.user_id FROM user_role ur JOIN holders h ON ur.role_id = h.id)
+  OR u.id IN (SELECT ug.user_id FROM user_group ug JOIN groups_with w ON ug.group_id = w.id))";
+        Ok(sqlx::query(sql).bind(role_id).fetch_one(&self.pool).await?.try_get(0)?)
+    }
+
+    /// Every role the user holds, through groups, ancestor groups and composites.
+    pub async fn effective_roles(&self, user_id: &str) -> Result<Vec<RoleRecord>> {
+        let rows = sqlx::query(EFFECTIVE_ROLES).bind(user_id).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RoleRecord {
+                    id: r.try_get(0)?,
+                    realm_id: r.try_get(1)?,
+                    client_id: r.try_get(2)?,
+                    name: r.try_get(3)?,
+                    description: r.try_get(4)?,
+                    attributes: serde_json::from_str(&r.try_get::<String, _>(5)?)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The credentials of a user, highest priority first.
+    pub async fn credentials(&self, user_id: &str) -> Result<Vec<CredentialRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, type, user_label, created_date, priority, secret_data, credential_data FROM credential WHERE user_id = $1 ORDER BY priority, created_date",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CredentialRecord {
+                    id: r.try_get(0)?,
+                    user_id: user_id.to_string(),
+                    type_: r.try_get(1)?,
+                    user_label: r.try_get(2)?,
+                    created_date: r.try_get(3)?,
+                    priority: r.try_get(4)?,
+                    secret: CredentialSecret::Stored { secret_data: r.try_get(5)?, credential_data: r.try_get(6)? },
+                })
+            })
+            .collect()
+    }
+
+    /// A realm role by name.
+    pub async fn realm_role(&self, realm_id: &str, name: &str) -> Result<Option<RoleRecord>> {
+        let row = sqlx::query(
+            "SELECT id, realm_id, client_id, name, description, attributes FROM role WHERE realm_id = $1 AND client_id IS NULL AND name = $2",
+        )
+        .bind(realm_id)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(RoleRecord {
+                id: r.try_get(0)?,
+                realm_id: r.try_get(1)?,
+                client_id: r.try_get(2)?,
+                name: r.try_get(3)?,
+                description: r.try_get(4)?,
+                attributes: serde_json::from_str(&r.try_get::<String, _>(5)?)?,
+            })
+        })
+        .transpose()
+    }
+}
