@@ -889,37 +889,64 @@ mod sha1 {
 
     /// One SHA-1 compression of a 64-byte block into `state`.
     fn compress(state: &mut [u32; 5], block: &[u8; BLOCK]) {
-        let mut w = [0u32; 80];
+        let mut w = [0u32; 16];
         for (word, bytes) in w.iter_mut().zip(block.as_chunks::<4>().0) {
             *word = u32::from_be_bytes(*bytes);
         }
-        for t in 16..80 {
-            w[t] = (w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16]).rotate_left(1);
+        compress_words(state, w);
+    }
+
+    /// One SHA-1 compression of a block given as 16 big-endian words; `w` becomes the
+    /// message schedule, kept as a ring of its last 16 words.
+    fn compress_words(state: &mut [u32; 5], mut w: [u32; 16]) {
+        let mut v = *state;
+        for t in 0..20 {
+            let [_, b, c, d, _] = v;
+            step(&mut v, (b & c) | (!b & d), 0x5A82_7999, schedule(&mut w, t));
         }
-        let [mut a, mut b, mut c, mut d, mut e] = *state;
-        for (t, word) in w.iter().enumerate() {
-            let (f, k) = match t {
-                0..20 => ((b & c) | (!b & d), 0x5A82_7999),
-                20..40 => (b ^ c ^ d, 0x6ED9_EBA1),
-                40..60 => ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC),
-                _ => (b ^ c ^ d, 0xCA62_C1D6),
-            };
-            let next = a
-                .rotate_left(5)
-                .wrapping_add(f)
-                .wrapping_add(e)
-                .wrapping_add(k)
-                .wrapping_add(*word);
-            e = d;
-            d = c;
-            c = b.rotate_left(30);
-            b = a;
-            a = next;
+        for t in 20..40 {
+            let [_, b, c, d, _] = v;
+            step(&mut v, b ^ c ^ d, 0x6ED9_EBA1, schedule(&mut w, t));
         }
-        for (value, add) in state.iter_mut().zip([a, b, c, d, e]) {
+        for t in 40..60 {
+            let [_, b, c, d, _] = v;
+            step(
+                &mut v,
+                (b & c) | (b & d) | (c & d),
+                0x8F1B_BCDC,
+                schedule(&mut w, t),
+            );
+        }
+        for t in 60..80 {
+            let [_, b, c, d, _] = v;
+            step(&mut v, b ^ c ^ d, 0xCA62_C1D6, schedule(&mut w, t));
+        }
+        for (value, add) in state.iter_mut().zip(v) {
             *value = value.wrapping_add(add);
         }
-        w.zeroize();
+    }
+
+    /// Word `t` of the message schedule.
+    #[inline(always)]
+    fn schedule(w: &mut [u32; 16], t: usize) -> u32 {
+        if t >= 16 {
+            w[t & 15] =
+                (w[(t + 13) & 15] ^ w[(t + 8) & 15] ^ w[(t + 2) & 15] ^ w[t & 15]).rotate_left(1);
+        }
+        w[t & 15]
+    }
+
+    /// One round on the working variables `[a, b, c, d, e]`.
+    #[inline(always)]
+    fn step(v: &mut [u32; 5], f: u32, k: u32, word: u32) {
+        let [a, b, c, d, e] = *v;
+        let next = a
+            .rotate_left(5)
+            .wrapping_add(f)
+            .wrapping_add(e)
+            .wrapping_add(k)
+            .wrapping_add(word);
+        *v = [next, a, b.rotate_left(30), c, d];
     }
 
     /// Finishes a hash whose `state` has absorbed `absorbed` bytes (whole blocks) with the
@@ -991,6 +1018,23 @@ mod sha1 {
             let inner = finish(self.inner, BLOCK, message);
             finish(self.outer, BLOCK, &inner)
         }
+
+        /// The MAC of a message that is itself a digest, in words: each hash then takes
+        /// exactly one block, built here without going through bytes.
+        fn mac_of_digest(&self, message: [u32; 5]) -> [u32; 5] {
+            let inner = hash_digest_block(self.inner, message);
+            hash_digest_block(self.outer, inner)
+        }
+    }
+
+    /// Finishes a hash that has absorbed one block with a 20-byte final message.
+    fn hash_digest_block(mut state: [u32; 5], message: [u32; 5]) -> [u32; 5] {
+        let mut w = [0u32; 16];
+        w[..5].copy_from_slice(&message);
+        w[5] = 0x8000_0000;
+        w[15] = ((BLOCK + DIGEST) * 8) as u32;
+        compress_words(&mut state, w);
+        state
     }
 
     impl Drop for Hmac {
@@ -1008,17 +1052,26 @@ mod sha1 {
             message.clear();
             message.extend_from_slice(salt);
             message.extend_from_slice(&counter.to_be_bytes());
-            let mut u = prf.mac(&message);
+            let first = prf.mac(&message);
+            let mut u = [0u32; 5];
+            for (word, bytes) in u.iter_mut().zip(first.as_chunks::<4>().0) {
+                *word = u32::from_be_bytes(*bytes);
+            }
             let mut sum = u;
             for _ in 1..rounds {
-                u = prf.mac(&u);
+                u = prf.mac_of_digest(u);
                 for (s, x) in sum.iter_mut().zip(u) {
                     *s ^= x;
                 }
             }
-            chunk.copy_from_slice(&sum[..chunk.len()]);
+            let mut bytes = [0u8; DIGEST];
+            for (out, word) in bytes.as_chunks_mut::<4>().0.iter_mut().zip(sum) {
+                *out = word.to_be_bytes();
+            }
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
             u.zeroize();
             sum.zeroize();
+            bytes.zeroize();
         }
     }
 }

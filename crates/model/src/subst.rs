@@ -18,8 +18,8 @@
 //! - Braces nest: `${X:${Y}}` ends at the second `}`. When a pass has replaced something and
 //!   its result still contains `${`, the whole result is substituted again; this is how a
 //!   nested default such as `${Y}` gets resolved. Passes stop after [`MAX_PASSES`], or once
-//!   the text has grown past [`growth_limit`], which ends self-referencing values such as
-//!   `SELF=${SELF}`.
+//!   the text has grown past 16 times the input plus 64 MiB, which ends self-referencing
+//!   values such as `SELF=${SELF}`; what is still a placeholder then stays as literal text.
 //! - `${/}` and `${:}` are the platform's file and path-list separators; `${}` stays.
 //! - A `$` not followed by `{` is plain text; a `${` without its closing `}` leaves the rest of
 //!   the text untouched.
@@ -33,8 +33,7 @@ pub const MAX_PASSES: usize = 16;
 /// The outcome of [`substitute`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Substituted<'a> {
-    /// The text with every resolvable placeholder replaced; borrowed from the input when
-    /// nothing was replaced.
+    /// The text with every resolvable placeholder replaced; borrowed when it equals the input.
     pub text: Cow<'a, str>,
     /// The contents (text between `${` and `}`) of the placeholders left as literal text in
     /// [`Substituted::text`], in order of first appearance, each once. `${}` is not listed.
@@ -82,9 +81,9 @@ fn finish(input: &str, text: String, unresolved: Vec<String>) -> Substituted<'_>
     Substituted { text, unresolved }
 }
 
-/// The size past which a substituted text is not expanded any further: 16 times the input
-/// plus 64 MiB, far beyond any real realm file, small enough to stop runaway growth.
-pub fn growth_limit(input_len: usize) -> usize {
+/// The size past which a substituted text is not expanded any further: far beyond any real
+/// realm file, small enough to stop runaway growth.
+fn growth_limit(input_len: usize) -> usize {
     input_len.saturating_mul(16).saturating_add(64 << 20)
 }
 
@@ -93,6 +92,9 @@ pub fn growth_limit(input_len: usize) -> usize {
 pub fn env_resolver() -> impl Fn(&str) -> Option<String> {
     |name: &str| std::env::var(name).ok()
 }
+
+/// A name lookup: the value of a variable, if it has one.
+type Resolver<'r> = dyn Fn(&str) -> Option<String> + 'r;
 
 /// One left-to-right pass over `text`.
 struct Pass {
@@ -104,7 +106,7 @@ struct Pass {
 
 /// Runs one substitution pass; with `resolve` set to `None` nothing is replaced and every
 /// placeholder is reported as unresolved.
-fn pass(text: &str, resolve: Option<&dyn Fn(&str) -> Option<String>>) -> Pass {
+fn pass(text: &str, resolve: Option<&Resolver<'_>>) -> Pass {
     let bytes = text.as_bytes();
     let mut out: Option<String> = None;
     // Bytes of `text` before this index are already in `out` (when `out` exists).
@@ -167,7 +169,7 @@ fn matching_brace(bytes: &[u8], from: usize) -> Option<usize> {
 }
 
 /// The value of one placeholder's contents, if any.
-fn resolve_key(key: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+fn resolve_key(key: &str, resolve: &Resolver<'_>) -> Option<String> {
     match key {
         "/" => return Some(std::path::MAIN_SEPARATOR_STR.to_owned()),
         ":" => return Some(PATH_LIST_SEPARATOR.to_owned()),
@@ -190,7 +192,7 @@ fn resolve_key(key: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Option<St
 
 /// `A,B`: the value of `A`, else of `B` (everything after the first comma); either side may be
 /// empty and is then skipped.
-fn resolve_pair(key: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+fn resolve_pair(key: &str, resolve: &Resolver<'_>) -> Option<String> {
     let (first, second) = key.split_once(',')?;
     let first = if first.is_empty() {
         None

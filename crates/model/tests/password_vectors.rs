@@ -16,7 +16,8 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    serde_json::from_str(include_str!("data/password-vectors.json")).unwrap()
+    serde_json::from_str(include_str!("data/password-vectors.json"))
+        .unwrap_or_else(|error| panic!("data/password-vectors.json: {error}"))
 }
 
 #[test]

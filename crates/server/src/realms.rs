@@ -147,9 +147,15 @@ pub fn prepare(rep: RealmRepresentation, now_ms: i64) -> Result<(RealmImage, Vec
 pub async fn import_files(store: &Store, files: &[PathBuf], existing: Existing, substitute: bool) -> Result<ImportReport> {
     let mut report = ImportReport::default();
     let sources = read_sources(files, substitute, &mut report)?;
+    let mut master_ready = false;
     for src in sources {
         let shown = src.file.display().to_string();
         let name = src.rep.realm.clone().unwrap_or_default();
+        if name != "master" && !master_ready {
+            // master (from a file, or with defaults) first: other realms link into it.
+            ensure_master(store).await?;
+            master_ready = true;
+        }
         let exists = !name.is_empty() && store.get_realm(&name).await?.is_some();
         if exists && existing == Existing::Skip {
             tracing::info!(realm = %name, file = %shown, "Realm '{name}' already exists. Import skipped");

@@ -95,7 +95,7 @@ pub(crate) fn parse_postgres(raw: &str) -> Result<PgTarget, String> {
     } else if let Some(i) = lower.find("://").filter(|_| is_postgres_url(raw)) {
         &raw[i + 1..]
     } else {
-        return Err(format!(
+        return Err(
             "Expected a PostgreSQL URL such as 'jdbc:postgresql://HOST:5432/DATABASE' or 'postgres://HOST:5432/DATABASE'."
                 .to_owned(),
         );

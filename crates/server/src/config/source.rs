@@ -263,18 +263,9 @@ impl Resolved {
         self.entries.get(name)
     }
 
-    pub fn value(&self, name: &str) -> Option<&str> {
-        self.get(name).map(|g| g.value.as_str())
-    }
-
     /// Entries in table order.
     pub fn iter(&self) -> impl Iterator<Item = &Given> {
         OPTIONS.iter().filter_map(|o| self.entries.get(o.name))
-    }
-
-    #[cfg(test)]
-    pub fn source(&self, name: &str) -> Option<&Source> {
-        self.get(name).map(|g| &g.source)
     }
 }
 

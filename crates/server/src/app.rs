@@ -1,0 +1,91 @@
+//! The public HTTP interface (port 8080 by default), under `--http-relative-path`.
+//!
+//! This issue's surface is small: the root redirect Keycloak 26 does (`/` → the relative path),
+//! a welcome page, and the realm root document. OpenID Connect endpoints, the admin API and the
+//! consoles are added by their own modules.
+
+use crate::management::{self, ManagementState};
+use crate::telemetry;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use portcullis_store::Store;
+use serde_json::json;
+use std::time::Duration;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+}
+
+/// What the router needs to know about the deployment.
+pub struct AppOptions {
+    pub relative_path: String,
+    /// Serve health and metrics here too (`--legacy-observability-interface`).
+    pub legacy_observability: Option<(ManagementState, bool)>,
+}
+
+/// Largest request body accepted (realm representations can be large).
+pub const MAX_BODY: usize = 10 * 1024 * 1024;
+
+pub fn router(state: AppState, opts: AppOptions) -> Router {
+    let realm_routes = Router::new()
+        .route("/", get(welcome))
+        .route("/realms/{realm}", get(realm_root))
+        .with_state(state);
+    let mut app = if opts.relative_path == "/" {
+        realm_routes
+    } else {
+        let target = format!("{}/", opts.relative_path);
+        Router::new()
+            .route("/", get(move || async move { Redirect::to(&target) }))
+            .route(&format!("{}/", opts.relative_path), get(welcome))
+            .nest(&opts.relative_path, realm_routes)
+    };
+    if let Some((mstate, health)) = opts.legacy_observability {
+        app = app.merge(management::router(mstate, health, &opts.relative_path));
+    }
+    app.fallback(not_found)
+        .layer(axum::middleware::from_fn(telemetry::track_requests))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(60)))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn welcome() -> Response {
+    let page = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Portcullis</title></head>\
+<body><h1>Portcullis</h1><p>The identity server is running.</p></body></html>";
+    (
+        [
+            (header::X_FRAME_OPTIONS, "SAMEORIGIN"),
+            (header::CONTENT_SECURITY_POLICY, "frame-src 'self'; frame-ancestors 'self'; object-src 'none';"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        Html(page),
+    )
+        .into_response()
+}
+
+async fn realm_root(State(s): State<AppState>, Path(realm): Path<String>) -> Response {
+    match s.store.get_realm(&realm).await {
+        Ok(Some(r)) if r.enabled => {
+            axum::Json(json!({"realm": r.name, "tokens-not-before": r.settings.not_before.unwrap_or(0)})).into_response()
+        }
+        Ok(_) => (StatusCode::NOT_FOUND, axum::Json(json!({"error": "Realm does not exist"}))).into_response(),
+        Err(e) => crate::error::internal(e),
+    }
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, axum::Json(json!({"error": "Unable to find matching target resource method"}))).into_response()
+}
