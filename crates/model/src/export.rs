@@ -32,7 +32,10 @@ pub fn realm_representation(image: &RealmImage, users: UsersInRealm) -> RealmRep
         let role = names.role_representation(r, image);
         match &r.client_id {
             None => realm_roles.push(role),
-            Some(cid) => client_roles.entry(names.client_id(cid)).or_default().push(role),
+            Some(cid) => client_roles
+                .entry(names.client_id(cid))
+                .or_default()
+                .push(role),
         }
     }
     realm_roles.sort_by(|a, b| a.name.cmp(&b.name));
@@ -43,7 +46,10 @@ pub fn realm_representation(image: &RealmImage, users: UsersInRealm) -> RealmRep
     for c in &image.clients {
         client_roles.entry(c.client_id.clone()).or_default();
     }
-    rep.roles = Some(RolesRepresentation { realm: Some(realm_roles), client: Some(client_roles) });
+    rep.roles = Some(RolesRepresentation {
+        realm: Some(realm_roles),
+        client: Some(client_roles),
+    });
     rep.default_role = image
         .roles
         .iter()
@@ -60,7 +66,11 @@ pub fn realm_representation(image: &RealmImage, users: UsersInRealm) -> RealmRep
 
     // Groups as a tree.
     rep.groups = Some(group_tree(image, &names, None, ""));
-    let mut default_groups: Vec<String> = image.default_group_ids.iter().map(|g| names.group_path(g)).collect();
+    let mut default_groups: Vec<String> = image
+        .default_group_ids
+        .iter()
+        .map(|g| names.group_path(g))
+        .collect();
     default_groups.sort();
     rep.default_groups = Some(default_groups);
 
@@ -84,22 +94,38 @@ pub fn realm_representation(image: &RealmImage, users: UsersInRealm) -> RealmRep
 
     // Scope mappings.
     let mut scope_mappings: Vec<ScopeMappingRepresentation> = Vec::new();
-    let mut client_scope_mappings: BTreeMap<String, Vec<ScopeMappingRepresentation>> = BTreeMap::new();
+    let mut client_scope_mappings: BTreeMap<String, Vec<ScopeMappingRepresentation>> =
+        BTreeMap::new();
     let mut by_owner: BTreeMap<(String, Option<String>), Vec<String>> = BTreeMap::new();
     for (owner, role) in &image.scope_mappings {
-        let Some(r) = names.roles.get(role.as_str()) else { continue };
-        by_owner.entry((owner.clone(), r.client_id.clone())).or_default().push(r.name.clone());
+        let Some(r) = names.roles.get(role.as_str()) else {
+            continue;
+        };
+        by_owner
+            .entry((owner.clone(), r.client_id.clone()))
+            .or_default()
+            .push(r.name.clone());
     }
     for ((owner, role_client), mut roles) in by_owner {
         roles.sort();
         let (client, client_scope) = match names.clients.get(owner.as_str()) {
             Some(c) => (Some(c.client_id.clone()), None),
-            None => (None, names.scopes.get(owner.as_str()).map(|s| s.name.clone())),
+            None => (
+                None,
+                names.scopes.get(owner.as_str()).map(|s| s.name.clone()),
+            ),
         };
-        let m = ScopeMappingRepresentation { client, client_scope, roles: Some(roles) };
+        let m = ScopeMappingRepresentation {
+            client,
+            client_scope,
+            roles: Some(roles),
+        };
         match role_client {
             None => scope_mappings.push(m),
-            Some(cid) => client_scope_mappings.entry(names.client_id(&cid)).or_default().push(m),
+            Some(cid) => client_scope_mappings
+                .entry(names.client_id(&cid))
+                .or_default()
+                .push(m),
         }
     }
     if !scope_mappings.is_empty() {
@@ -129,7 +155,13 @@ pub fn realm_representation(image: &RealmImage, users: UsersInRealm) -> RealmRep
     rep.clients = Some(clients);
 
     rep.users = match users {
-        UsersInRealm::Include => Some(image.users.iter().map(|u| user_representation(u, &names)).collect()),
+        UsersInRealm::Include => Some(
+            image
+                .users
+                .iter()
+                .map(|u| user_representation(u, &names))
+                .collect(),
+        ),
         UsersInRealm::Exclude => None,
     };
     rep
@@ -147,7 +179,10 @@ pub fn user_representation(u: &UserImage, names: &Names<'_>) -> UserRepresentati
         if let Some(r) = names.roles.get(id.as_str()) {
             match &r.client_id {
                 None => realm_roles.push(r.name.clone()),
-                Some(c) => client_roles.entry(names.client_id(c)).or_default().push(r.name.clone()),
+                Some(c) => client_roles
+                    .entry(names.client_id(c))
+                    .or_default()
+                    .push(r.name.clone()),
             }
         }
     }
@@ -161,7 +196,10 @@ pub fn user_representation(u: &UserImage, names: &Names<'_>) -> UserRepresentati
         .credentials
         .iter()
         .filter_map(|c| match &c.secret {
-            CredentialSecret::Stored { secret_data, credential_data } => Some(CredentialRepresentation {
+            CredentialSecret::Stored {
+                secret_data,
+                credential_data,
+            } => Some(CredentialRepresentation {
                 id: Some(c.id.clone()),
                 type_: Some(c.type_.clone()),
                 user_label: c.user_label.clone(),
@@ -186,14 +224,26 @@ pub fn user_representation(u: &UserImage, names: &Names<'_>) -> UserRepresentati
         email_verified: Some(u.user.email_verified),
         enabled: Some(u.user.enabled),
         created_timestamp: Some(u.user.created_timestamp),
-        attributes: if attributes.is_empty() { None } else { Some(attributes) },
+        attributes: if attributes.is_empty() {
+            None
+        } else {
+            Some(attributes)
+        },
         federation_link: u.user.federation_link.clone(),
-        service_account_client_id: u.user.service_account_client_id.as_deref().map(|c| names.client_id(c)),
+        service_account_client_id: u
+            .user
+            .service_account_client_id
+            .as_deref()
+            .map(|c| names.client_id(c)),
         credentials: Some(credentials),
         disableable_credential_types: Some(Vec::new()),
         required_actions: Some(required_actions),
         realm_roles: Some(realm_roles),
-        client_roles: if client_roles.is_empty() { None } else { Some(client_roles) },
+        client_roles: if client_roles.is_empty() {
+            None
+        } else {
+            Some(client_roles)
+        },
         not_before: Some(u.user.not_before),
         groups: Some(groups),
         ..Default::default()
@@ -219,7 +269,12 @@ fn mappers_of(image: &RealmImage, owner: &str) -> Vec<ProtocolMapperRepresentati
     v
 }
 
-fn group_tree(image: &RealmImage, names: &Names<'_>, parent: Option<&str>, prefix: &str) -> Vec<GroupRepresentation> {
+fn group_tree(
+    image: &RealmImage,
+    names: &Names<'_>,
+    parent: Option<&str>,
+    prefix: &str,
+) -> Vec<GroupRepresentation> {
     let mut out: Vec<GroupRepresentation> = image
         .groups
         .iter()
@@ -235,7 +290,10 @@ fn group_tree(image: &RealmImage, names: &Names<'_>, parent: Option<&str>, prefi
                 if let Some(r) = names.roles.get(rid.as_str()) {
                     match &r.client_id {
                         None => realm_roles.push(r.name.clone()),
-                        Some(c) => client_roles.entry(names.client_id(c)).or_default().push(r.name.clone()),
+                        Some(c) => client_roles
+                            .entry(names.client_id(c))
+                            .or_default()
+                            .push(r.name.clone()),
                     }
                 }
             }
@@ -274,13 +332,20 @@ impl<'a> Names<'a> {
         Names {
             roles: image.roles.iter().map(|r| (r.id.as_str(), r)).collect(),
             clients: image.clients.iter().map(|c| (c.id.as_str(), c)).collect(),
-            scopes: image.client_scopes.iter().map(|s| (s.id.as_str(), s)).collect(),
+            scopes: image
+                .client_scopes
+                .iter()
+                .map(|s| (s.id.as_str(), s))
+                .collect(),
             groups: image.groups.iter().map(|g| (g.id.as_str(), g)).collect(),
         }
     }
 
     pub fn client_id(&self, internal: &str) -> String {
-        self.clients.get(internal).map(|c| c.client_id.clone()).unwrap_or_else(|| internal.to_string())
+        self.clients
+            .get(internal)
+            .map(|c| c.client_id.clone())
+            .unwrap_or_else(|| internal.to_string())
     }
 
     pub fn group_path(&self, id: &str) -> String {
@@ -289,7 +354,10 @@ impl<'a> Names<'a> {
         let mut guard = 0;
         while let Some(g) = cur {
             parts.push(g.name.as_str());
-            cur = g.parent_id.as_deref().and_then(|p| self.groups.get(p).copied());
+            cur = g
+                .parent_id
+                .as_deref()
+                .and_then(|p| self.groups.get(p).copied());
             guard += 1;
             if guard > 10_000 {
                 break;
@@ -320,7 +388,10 @@ impl<'a> Names<'a> {
             if let Some(child) = self.roles.get(c.as_str()) {
                 match &child.client_id {
                     None => realm.push(child.name.clone()),
-                    Some(cid) => client.entry(self.client_id(cid)).or_default().push(child.name.clone()),
+                    Some(cid) => client
+                        .entry(self.client_id(cid))
+                        .or_default()
+                        .push(child.name.clone()),
                 }
             }
         }

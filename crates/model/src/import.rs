@@ -19,10 +19,19 @@ use zeroize::Zeroizing;
 pub enum ParseError {
     /// Not well-formed JSON.
     #[error("malformed JSON at line {line}, column {column}: {message}")]
-    Syntax { line: usize, column: usize, message: String },
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// Well-formed JSON with a value of the wrong type.
     #[error("invalid value at {path} (line {line}, column {column}): {message}")]
-    Type { path: String, line: usize, column: usize, message: String },
+    Type {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
 }
 
 /// A realm that could not be imported. The message names the offending element.
@@ -56,36 +65,42 @@ pub fn parse_document(text: &str) -> Result<ParsedDocument, ParseError> {
         let mut json = serde_json::Deserializer::from_str(text);
         let mut record = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
         let ignored = serde_ignored::Deserializer::new(&mut json, &mut record);
-        let value: Result<OneOrManyRealms, _> = serde_path_to_error::deserialize(ignored);
+        // An array is Keycloak's multi-realm export; anything else must be one realm object.
+        let many = text.trim_start().starts_with('[');
+        let value = if many {
+            serde_path_to_error::deserialize::<_, Vec<RealmRepresentation>>(ignored)
+        } else {
+            serde_path_to_error::deserialize::<_, RealmRepresentation>(ignored).map(|r| vec![r])
+        };
         let value = value.map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
             classify(&inner, path)
         })?;
         json.end().map_err(|e| classify(&e, String::new()))?;
-        match value {
-            OneOrManyRealms::One(r) => vec![*r],
-            OneOrManyRealms::Many(v) => v,
-        }
+        value
     };
-    Ok(ParsedDocument { realms, unknown_fields: unknown })
-}
-
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum OneOrManyRealms {
-    One(Box<RealmRepresentation>),
-    Many(Vec<RealmRepresentation>),
+    Ok(ParsedDocument {
+        realms,
+        unknown_fields: unknown,
+    })
 }
 
 fn classify(e: &serde_json::Error, path: String) -> ParseError {
     use serde_json::error::Category;
     let message = strip_position(&e.to_string());
     match e.classify() {
-        Category::Data if !path.is_empty() && path != "." => {
-            ParseError::Type { path, line: e.line(), column: e.column(), message }
-        }
-        _ => ParseError::Syntax { line: e.line(), column: e.column(), message },
+        Category::Data if !path.is_empty() && path != "." => ParseError::Type {
+            path,
+            line: e.line(),
+            column: e.column(),
+            message,
+        },
+        _ => ParseError::Syntax {
+            line: e.line(),
+            column: e.column(),
+            message,
+        },
     }
 }
 
@@ -150,7 +165,11 @@ pub fn validate_realm_name(name: &str) -> Result<(), ImportError> {
     if name.trim().is_empty() {
         return Err(ImportError::Invalid("realm name is empty".into()));
     }
-    if name.len() > 255 || name.chars().any(|c| c == '/' || c == '\\' || c.is_control() || c == '%') {
+    if name.len() > 255
+        || name
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control() || c == '%')
+    {
         return Err(ImportError::Invalid(format!(
             "realm name '{name}' is not allowed (no '/', '\\', '%' or control characters, at most 255 bytes)"
         )));
@@ -171,7 +190,11 @@ struct Builder {
 }
 
 impl Builder {
-    fn add_role(&mut self, client: Option<(&str, &str)>, rep: &RoleRepresentation) -> Result<String, ImportError> {
+    fn add_role(
+        &mut self,
+        client: Option<(&str, &str)>,
+        rep: &RoleRepresentation,
+    ) -> Result<String, ImportError> {
         let name = rep
             .name
             .clone()
@@ -179,7 +202,11 @@ impl Builder {
             .ok_or_else(|| ImportError::Invalid("a role has no name".into()))?;
         let key = (client.map(|c| c.0.to_string()), name.clone());
         if self.role_ids.contains_key(&key) {
-            let kind = if client.is_some() { "client role" } else { "realm role" };
+            let kind = if client.is_some() {
+                "client role"
+            } else {
+                "realm role"
+            };
             let shown = match client {
                 Some((cid, _)) => format!("{cid}/{name}"),
                 None => name.clone(),
@@ -210,18 +237,31 @@ impl Builder {
         self.role_ids
             .get(&(None, name.to_string()))
             .cloned()
-            .ok_or_else(|| ImportError::UnknownReference(format!("{context}: realm role '{name}' does not exist")))
+            .ok_or_else(|| {
+                ImportError::UnknownReference(format!(
+                    "{context}: realm role '{name}' does not exist"
+                ))
+            })
     }
 
-    fn client_role(&self, client_id: &str, name: &str, context: &str) -> Result<String, ImportError> {
+    fn client_role(
+        &self,
+        client_id: &str,
+        name: &str,
+        context: &str,
+    ) -> Result<String, ImportError> {
         if !self.client_ids.contains_key(client_id) {
-            return Err(ImportError::UnknownReference(format!("{context}: client '{client_id}' does not exist")));
+            return Err(ImportError::UnknownReference(format!(
+                "{context}: client '{client_id}' does not exist"
+            )));
         }
         self.role_ids
             .get(&(Some(client_id.to_string()), name.to_string()))
             .cloned()
             .ok_or_else(|| {
-                ImportError::UnknownReference(format!("{context}: client role '{client_id}/{name}' does not exist"))
+                ImportError::UnknownReference(format!(
+                    "{context}: client role '{client_id}/{name}' does not exist"
+                ))
             })
     }
 
@@ -252,20 +292,28 @@ fn dedup(v: &mut Vec<String>) {
 
 fn secret_check(field: impl FnOnce() -> String, value: Option<&str>) -> Result<(), ImportError> {
     if let Some(variable) = value.and_then(placeholder_in) {
-        return Err(ImportError::UnresolvedSecret { field: field(), variable });
+        return Err(ImportError::UnresolvedSecret {
+            field: field(),
+            variable,
+        });
     }
     Ok(())
 }
 
 fn check_non_negative(name: &str, v: Option<i64>) -> Result<(), ImportError> {
     match v {
-        Some(n) if n < 0 => Err(ImportError::Invalid(format!("{name} must not be negative (got {n})"))),
+        Some(n) if n < 0 => Err(ImportError::Invalid(format!(
+            "{name} must not be negative (got {n})"
+        ))),
         _ => Ok(()),
     }
 }
 
 /// Apply Keycloak's realm-level defaults to absent settings, and validate the present ones.
-fn realm_settings(rep: &RealmRepresentation, master: bool) -> Result<RealmRepresentation, ImportError> {
+fn realm_settings(
+    rep: &RealmRepresentation,
+    master: bool,
+) -> Result<RealmRepresentation, ImportError> {
     let mut s = rep.clone();
     s.id = None;
     s.realm = None;
@@ -368,10 +416,18 @@ fn realm_settings(rep: &RealmRepresentation, master: bool) -> Result<RealmRepres
         ("referrerPolicy", "no-referrer"),
         ("xRobotsTag", "none"),
         ("xFrameOptions", "SAMEORIGIN"),
-        ("contentSecurityPolicy", "frame-src 'self'; frame-ancestors 'self'; object-src 'none';"),
-        ("strictTransportSecurity", "max-age=31536000; includeSubDomains"),
+        (
+            "contentSecurityPolicy",
+            "frame-src 'self'; frame-ancestors 'self'; object-src 'none';",
+        ),
+        (
+            "strictTransportSecurity",
+            "max-age=31536000; includeSubDomains",
+        ),
     ] {
-        headers.entry(k.to_string()).or_insert_with(|| v.to_string());
+        headers
+            .entry(k.to_string())
+            .or_insert_with(|| v.to_string());
     }
 
     for (name, v) in [
@@ -380,10 +436,19 @@ fn realm_settings(rep: &RealmRepresentation, master: bool) -> Result<RealmRepres
         ("ssoSessionMaxLifespan", s.sso_session_max_lifespan),
         ("offlineSessionIdleTimeout", s.offline_session_idle_timeout),
         ("accessCodeLifespan", s.access_code_lifespan),
-        ("accessCodeLifespanUserAction", s.access_code_lifespan_user_action),
+        (
+            "accessCodeLifespanUserAction",
+            s.access_code_lifespan_user_action,
+        ),
         ("accessCodeLifespanLogin", s.access_code_lifespan_login),
-        ("actionTokenGeneratedByAdminLifespan", s.action_token_generated_by_admin_lifespan),
-        ("actionTokenGeneratedByUserLifespan", s.action_token_generated_by_user_lifespan),
+        (
+            "actionTokenGeneratedByAdminLifespan",
+            s.action_token_generated_by_admin_lifespan,
+        ),
+        (
+            "actionTokenGeneratedByUserLifespan",
+            s.action_token_generated_by_user_lifespan,
+        ),
         ("refreshTokenMaxReuse", s.refresh_token_max_reuse),
         ("failureFactor", s.failure_factor),
         ("waitIncrementSeconds", s.wait_increment_seconds),
@@ -410,17 +475,34 @@ fn realm_settings(rep: &RealmRepresentation, master: bool) -> Result<RealmRepres
     if let Some(v) = &s.default_signature_algorithm
         && !matches!(
             v.as_str(),
-            "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" | "ES256" | "ES384" | "ES512" | "EdDSA"
-                | "HS256" | "HS384" | "HS512"
+            "RS256"
+                | "RS384"
+                | "RS512"
+                | "PS256"
+                | "PS384"
+                | "PS512"
+                | "ES256"
+                | "ES384"
+                | "ES512"
+                | "EdDSA"
+                | "HS256"
+                | "HS384"
+                | "HS512"
         )
     {
-        return Err(ImportError::Invalid(format!("defaultSignatureAlgorithm '{v}' is not supported")));
+        return Err(ImportError::Invalid(format!(
+            "defaultSignatureAlgorithm '{v}' is not supported"
+        )));
     }
     if let Some(policy) = &s.password_policy {
-        HashPolicy::parse(policy).map_err(|e| ImportError::Invalid(format!("passwordPolicy: {e}")))?;
+        HashPolicy::parse(policy)
+            .map_err(|e| ImportError::Invalid(format!("passwordPolicy: {e}")))?;
     }
     if let Some(smtp) = &s.smtp_server {
-        secret_check(|| "smtpServer.password".to_string(), smtp.get("password").map(String::as_str))?;
+        secret_check(
+            || "smtpServer.password".to_string(),
+            smtp.get("password").map(String::as_str),
+        )?;
     }
     Ok(s)
 }
@@ -433,7 +515,11 @@ pub fn build(rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, Impo
         .ok_or_else(|| ImportError::Invalid("the realm has no 'realm' name".into()))?;
     validate_realm_name(&name)?;
     let master = name == "master";
-    let realm_id = rep.id.clone().filter(|s| !s.is_empty()).unwrap_or_else(new_id);
+    let realm_id = rep
+        .id
+        .clone()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(new_id);
     let settings = realm_settings(&rep, master)?;
     let mut b = Builder {
         realm_id: realm_id.clone(),
@@ -470,14 +556,25 @@ pub fn build(rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, Impo
             .filter(|n| !n.trim().is_empty())
             .ok_or_else(|| ImportError::Invalid("a client has no clientId".into()))?;
         if b.client_ids.contains_key(&client_id) {
-            return Err(ImportError::Duplicate { kind: "clientId", name: client_id });
+            return Err(ImportError::Duplicate {
+                kind: "clientId",
+                name: client_id,
+            });
         }
-        let id = c.id.clone().filter(|s| !s.is_empty()).unwrap_or_else(new_id);
+        let id =
+            c.id.clone()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(new_id);
         b.client_ids.insert(client_id.clone(), id.clone());
-        secret_check(|| format!("client '{client_id}' secret"), c.secret.as_deref())?;
+        secret_check(
+            || format!("client '{client_id}' secret"),
+            c.secret.as_deref(),
+        )?;
         for uri in c.redirect_uris.iter().flatten() {
             if uri.trim().is_empty() {
-                return Err(ImportError::Invalid(format!("client '{client_id}' has an empty redirect URI")));
+                return Err(ImportError::Invalid(format!(
+                    "client '{client_id}' has an empty redirect URI"
+                )));
             }
         }
         let public = c.public_client.unwrap_or(false);
@@ -489,12 +586,18 @@ pub fn build(rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, Impo
             (None, false) => Some(Zeroizing::new(generate_secret())),
         };
         for (i, m) in c.protocol_mappers.iter().flatten().enumerate() {
-            mappers.push(mapper_record(m, &id, &format!("client '{client_id}' protocol mapper #{i}"))?);
+            mappers.push(mapper_record(
+                m,
+                &id,
+                &format!("client '{client_id}' protocol mapper #{i}"),
+            )?);
         }
         client_scope_lists.push((
             id.clone(),
             client_id.clone(),
-            c.protocol.clone().unwrap_or_else(|| "openid-connect".into()),
+            c.protocol
+                .clone()
+                .unwrap_or_else(|| "openid-connect".into()),
             c.default_client_scopes.clone(),
             c.optional_client_scopes.clone(),
         ));
@@ -508,7 +611,13 @@ pub fn build(rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, Impo
         if stored.protocol.is_none() {
             stored.protocol = Some("openid-connect".into());
         }
-        clients.push(ClientRecord { id, realm_id: realm_id.clone(), client_id, secret, repr: stored });
+        clients.push(ClientRecord {
+            id,
+            realm_id: realm_id.clone(),
+            client_id,
+            secret,
+            repr: stored,
+        });
     }
     check_mapper_names(&mappers)?;
 
@@ -537,15 +646,17 @@ pub fn build(rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, Impo
         b.add_role(None, &r)?;
     }
     if !b.role_ids.contains_key(&(None, default_role_name.clone())) {
-        let mut r = rep.default_role.clone().unwrap_or_else(|| defaults::default_role(&name));
+        let mut r = rep
+            .default_role
+            .clone()
+            .unwrap_or_else(|| defaults::default_role(&name));
         r.name = Some(default_role_name.clone());
         b.add_role(None, &r)?;
     }
     let client_uuid = |b: &Builder, cid: &str, ctx: &str| -> Result<String, ImportError> {
-        b.client_ids
-            .get(cid)
-            .cloned()
-            .ok_or_else(|| ImportError::UnknownReference(format!("{ctx}: client '{cid}' does not exist")))
+        b.client_ids.get(cid).cloned().ok_or_else(|| {
+            ImportError::UnknownReference(format!("{ctx}: client '{cid}' does not exist"))
+        })
     };
     for (cid, roles) in roles_rep.client.iter().flatten() {
         let uuid = client_uuid(&b, cid, "roles.client")?;
@@ -556,10 +667,15 @@ pub fn build(rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, Impo
     let mut builtin_client_roles = defaults::builtin_client_roles(&name);
     if master {
         builtin_client_roles.remove("realm-management");
-        builtin_client_roles.insert(format!("{name}-realm"), defaults::master_admin_client_roles(&name));
+        builtin_client_roles.insert(
+            format!("{name}-realm"),
+            defaults::master_admin_client_roles(&name),
+        );
     }
     for (cid, roles) in builtin_client_roles {
-        let Some(uuid) = b.client_ids.get(&cid).cloned() else { continue };
+        let Some(uuid) = b.client_ids.get(&cid).cloned() else {
+            continue;
+        };
         for r in roles {
             let key = (Some(cid.clone()), r.name.clone().unwrap_or_default());
             if !b.role_ids.contains_key(&key) {
@@ -571,20 +687,28 @@ pub fn build(rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, Impo
         // The master admin role holds every management role of the master realm's own client.
         let admin_id = b.realm_role("admin", "master admin role")?;
         let composites = defaults::master_admin_composites(&[name.as_str()]);
-        b.pending_composites.push((admin_id, composites, "realm role 'admin'".into()));
+        b.pending_composites
+            .push((admin_id, composites, "realm role 'admin'".into()));
     }
     // Legacy `defaultRoles` and the default role's own representation.
     let default_role_id = b.realm_role(&default_role_name, "defaultRole")?;
     if let Some(names) = &rep.default_roles {
         b.pending_composites.push((
             default_role_id.clone(),
-            CompositesRepresentation { realm: Some(names.clone()), client: None },
+            CompositesRepresentation {
+                realm: Some(names.clone()),
+                client: None,
+            },
             "defaultRoles".into(),
         ));
     }
     let mut composites = Vec::new();
     for (parent, c, label) in std::mem::take(&mut b.pending_composites) {
-        for child in b.roles_of(c.realm.as_ref(), c.client.as_ref(), &format!("composites of {label}"))? {
+        for child in b.roles_of(
+            c.realm.as_ref(),
+            c.client.as_ref(),
+            &format!("composites of {label}"),
+        )? {
             composites.push((parent.clone(), child));
         }
     }
@@ -606,39 +730,88 @@ pub fn build(rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, Impo
             .filter(|n| !n.trim().is_empty())
             .ok_or_else(|| ImportError::Invalid("a client scope has no name".into()))?;
         if scope_ids.contains_key(&sname) {
-            return Err(ImportError::Duplicate { kind: "client scope", name: sname });
+            return Err(ImportError::Duplicate {
+                kind: "client scope",
+                name: sname,
+            });
         }
-        let id = s.id.clone().filter(|x| !x.is_empty()).unwrap_or_else(new_id);
-        let protocol = s.protocol.clone().unwrap_or_else(|| "openid-connect".into());
+        let id =
+            s.id.clone()
+                .filter(|x| !x.is_empty())
+                .unwrap_or_else(new_id);
+        let protocol = s
+            .protocol
+            .clone()
+            .unwrap_or_else(|| "openid-connect".into());
         scope_ids.insert(sname.clone(), (id.clone(), protocol.clone()));
         for (i, m) in s.protocol_mappers.iter().flatten().enumerate() {
-            mappers.push(mapper_record(m, &id, &format!("client scope '{sname}' protocol mapper #{i}"))?);
+            mappers.push(mapper_record(
+                m,
+                &id,
+                &format!("client scope '{sname}' protocol mapper #{i}"),
+            )?);
         }
         let mut stored = s;
         stored.id = None;
         stored.name = None;
         stored.protocol_mappers = None;
         stored.protocol = Some(protocol);
-        client_scopes.push(ClientScopeRecord { id, realm_id: realm_id.clone(), name: sname, repr: stored });
+        client_scopes.push(ClientScopeRecord {
+            id,
+            realm_id: realm_id.clone(),
+            name: sname,
+            repr: stored,
+        });
     }
     check_mapper_names(&mappers)?;
-    let (default_defaults, default_optionals) = match (&rep.client_scopes, &rep.default_default_client_scopes) {
-        (_, Some(d)) => (d.clone(), rep.default_optional_client_scopes.clone().unwrap_or_default()),
-        (None, None) => (
-            defaults::DEFAULT_DEFAULT_CLIENT_SCOPES.iter().map(|s| s.to_string()).collect(),
-            rep.default_optional_client_scopes
-                .clone()
-                .unwrap_or_else(|| defaults::DEFAULT_OPTIONAL_CLIENT_SCOPES.iter().map(|s| s.to_string()).collect()),
-        ),
-        (Some(_), None) => (Vec::new(), rep.default_optional_client_scopes.clone().unwrap_or_default()),
-    };
+    let (default_defaults, default_optionals) =
+        match (&rep.client_scopes, &rep.default_default_client_scopes) {
+            (_, Some(d)) => (
+                d.clone(),
+                rep.default_optional_client_scopes
+                    .clone()
+                    .unwrap_or_default(),
+            ),
+            (None, None) => (
+                defaults::DEFAULT_DEFAULT_CLIENT_SCOPES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                rep.default_optional_client_scopes
+                    .clone()
+                    .unwrap_or_else(|| {
+                        defaults::DEFAULT_OPTIONAL_CLIENT_SCOPES
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect()
+                    }),
+            ),
+            (Some(_), None) => (
+                Vec::new(),
+                rep.default_optional_client_scopes
+                    .clone()
+                    .unwrap_or_default(),
+            ),
+        };
     let mut scope_links = Vec::new();
-    let mut link = |owner: &str, names: &[String], default_scope: bool, protocol: Option<&str>, warnings: &mut Vec<String>, ctx: &str| {
+    let mut link = |owner: &str,
+                    names: &[String],
+                    default_scope: bool,
+                    protocol: Option<&str>,
+                    warnings: &mut Vec<String>,
+                    ctx: &str| {
         for n in names {
             match scope_ids.get(n) {
                 Some((id, p)) if protocol.is_none_or(|want| want == p) => {
-                    if !scope_links.iter().any(|l: &ScopeLink| l.owner_id == owner && &l.scope_id == id) {
-                        scope_links.push(ScopeLink { owner_id: owner.to_string(), scope_id: id.clone(), default_scope });
+                    if !scope_links
+                        .iter()
+                        .any(|l: &ScopeLink| l.owner_id == owner && &l.scope_id == id)
+                    {
+                        scope_links.push(ScopeLink {
+                            owner_id: owner.to_string(),
+                            scope_id: id.clone(),
+                            default_scope,
+                        });
                     }
                 }
                 Some(_) => {}
@@ -646,16 +819,58 @@ pub fn build(rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, Impo
             }
         }
     };
-    link(&realm_id, &default_defaults, true, None, &mut b.warnings, "defaultDefaultClientScopes");
-    link(&realm_id, &default_optionals, false, None, &mut b.warnings, "defaultOptionalClientScopes");
+    link(
+        &realm_id,
+        &default_defaults,
+        true,
+        None,
+        &mut b.warnings,
+        "defaultDefaultClientScopes",
+    );
+    link(
+        &realm_id,
+        &default_optionals,
+        false,
+        None,
+        &mut b.warnings,
+        "defaultOptionalClientScopes",
+    );
     for (id, cid, protocol, defaults_list, optionals) in &client_scope_lists {
         let ctx = format!("client '{cid}'");
         if defaults_list.is_none() && optionals.is_none() {
-            link(id, &default_defaults, true, Some(protocol), &mut b.warnings, &ctx);
-            link(id, &default_optionals, false, Some(protocol), &mut b.warnings, &ctx);
+            link(
+                id,
+                &default_defaults,
+                true,
+                Some(protocol),
+                &mut b.warnings,
+                &ctx,
+            );
+            link(
+                id,
+                &default_optionals,
+                false,
+                Some(protocol),
+                &mut b.warnings,
+                &ctx,
+            );
         } else {
-            link(id, defaults_list.as_deref().unwrap_or(&[]), true, None, &mut b.warnings, &ctx);
-            link(id, optionals.as_deref().unwrap_or(&[]), false, None, &mut b.warnings, &ctx);
+            link(
+                id,
+                defaults_list.as_deref().unwrap_or(&[]),
+                true,
+                None,
+                &mut b.warnings,
+                &ctx,
+            );
+            link(
+                id,
+                optionals.as_deref().unwrap_or(&[]),
+                false,
+                None,
+                &mut b.warnings,
+                &ctx,
+            );
         }
     }
 
@@ -664,11 +879,14 @@ pub fn build(rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, Impo
     let owner_of = |m: &ScopeMappingRepresentation, b: &Builder| -> Result<String, ImportError> {
         match (&m.client, &m.client_scope) {
             (Some(c), _) => client_uuid(b, c, "scopeMappings"),
-            (None, Some(s)) => scope_ids
-                .get(s)
-                .map(|x| x.0.clone())
-                .ok_or_else(|| ImportError::UnknownReference(format!("scopeMappings: client scope '{s}' does not exist"))),
-            (None, None) => Err(ImportError::Invalid("a scope mapping names neither client nor clientScope".into())),
+            (None, Some(s)) => scope_ids.get(s).map(|x| x.0.clone()).ok_or_else(|| {
+                ImportError::UnknownReference(format!(
+                    "scopeMappings: client scope '{s}' does not exist"
+                ))
+            }),
+            (None, None) => Err(ImportError::Invalid(
+                "a scope mapping names neither client nor clientScope".into(),
+            )),
         }
     };
     for m in rep.scope_mappings.iter().flatten() {
@@ -708,11 +926,21 @@ pub fn build(rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, Impo
                 .ok_or_else(|| ImportError::Invalid("a group has no name".into()))?;
             let path = format!("{}/{}", parent.map(|p| p.1).unwrap_or(""), gname);
             if paths.contains_key(&path) {
-                return Err(ImportError::Duplicate { kind: "group", name: path });
+                return Err(ImportError::Duplicate {
+                    kind: "group",
+                    name: path,
+                });
             }
-            let id = g.id.clone().filter(|x| !x.is_empty()).unwrap_or_else(new_id);
+            let id =
+                g.id.clone()
+                    .filter(|x| !x.is_empty())
+                    .unwrap_or_else(new_id);
             paths.insert(path.clone(), id.clone());
-            for r in b.roles_of(g.realm_roles.as_ref(), g.client_roles.as_ref(), &format!("group '{path}'"))? {
+            for r in b.roles_of(
+                g.realm_roles.as_ref(),
+                g.client_roles.as_ref(),
+                &format!("group '{path}'"),
+            )? {
                 roles.push((id.clone(), r));
             }
             out.push(GroupRecord {
@@ -723,17 +951,34 @@ pub fn build(rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, Impo
                 description: g.description.clone(),
                 attributes: g.attributes.clone().unwrap_or_default(),
             });
-            walk(b, g.sub_groups.as_deref().unwrap_or(&[]), Some((&id, &path)), out, roles, paths)?;
+            walk(
+                b,
+                g.sub_groups.as_deref().unwrap_or(&[]),
+                Some((&id, &path)),
+                out,
+                roles,
+                paths,
+            )?;
         }
         Ok(())
     }
-    walk(&b, rep.groups.as_deref().unwrap_or(&[]), None, &mut groups, &mut group_roles, &mut group_paths)?;
+    walk(
+        &b,
+        rep.groups.as_deref().unwrap_or(&[]),
+        None,
+        &mut groups,
+        &mut group_roles,
+        &mut group_paths,
+    )?;
     let find_group = |path: &str, ctx: &str| -> Result<String, ImportError> {
-        let normalised = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
-        group_paths
-            .get(&normalised)
-            .cloned()
-            .ok_or_else(|| ImportError::UnknownReference(format!("{ctx}: group '{path}' does not exist")))
+        let normalised = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
+        group_paths.get(&normalised).cloned().ok_or_else(|| {
+            ImportError::UnknownReference(format!("{ctx}: group '{path}' does not exist"))
+        })
     };
     let mut default_group_ids = Vec::new();
     for p in rep.default_groups.iter().flatten() {
@@ -747,16 +992,27 @@ pub fn build(rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, Impo
     let mut emails = HashSet::new();
     let duplicate_emails = settings.duplicate_emails_allowed.unwrap_or(false);
     let mut service_accounts = HashSet::new();
-    for u in rep.users.iter().flatten().chain(rep.federated_users.iter().flatten()) {
+    for u in rep
+        .users
+        .iter()
+        .flatten()
+        .chain(rep.federated_users.iter().flatten())
+    {
         let img = build_user(&b, u, &find_group)?;
         if !usernames.insert(img.user.username.clone()) {
-            return Err(ImportError::Duplicate { kind: "username", name: img.user.username.clone() });
+            return Err(ImportError::Duplicate {
+                kind: "username",
+                name: img.user.username.clone(),
+            });
         }
         if let Some(e) = &img.user.email
             && !duplicate_emails
             && !emails.insert(e.clone())
         {
-            return Err(ImportError::Duplicate { kind: "email", name: e.clone() });
+            return Err(ImportError::Duplicate {
+                kind: "email",
+                name: e.clone(),
+            });
         }
         if let Some(c) = &img.user.service_account_client_id {
             service_accounts.insert(c.clone());
@@ -767,7 +1023,10 @@ pub fn build(rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, Impo
         if c.service_accounts_enabled() && !c.bearer_only() && !service_accounts.contains(&c.id) {
             let username = format!("service-account-{}", c.client_id.to_lowercase());
             if !usernames.insert(username.clone()) {
-                return Err(ImportError::Duplicate { kind: "username", name: username });
+                return Err(ImportError::Duplicate {
+                    kind: "username",
+                    name: username,
+                });
             }
             users.push(UserImage {
                 user: UserRecord {
@@ -831,17 +1090,21 @@ fn build_user(
         .filter(|n| !n.is_empty())
         .ok_or_else(|| ImportError::Invalid("a user has no username".into()))?;
     if username.len() > 255 || username.chars().any(char::is_control) {
-        return Err(ImportError::Invalid(format!("username '{username}' is not allowed")));
+        return Err(ImportError::Invalid(format!(
+            "username '{username}' is not allowed"
+        )));
     }
     let ctx = format!("user '{username}'");
-    let id = u.id.clone().filter(|x| !x.is_empty()).unwrap_or_else(new_id);
+    let id =
+        u.id.clone()
+            .filter(|x| !x.is_empty())
+            .unwrap_or_else(new_id);
     let service_account_client_id = match &u.service_account_client_id {
-        Some(cid) => Some(
-            b.client_ids
-                .get(cid)
-                .cloned()
-                .ok_or_else(|| ImportError::UnknownReference(format!("{ctx}: serviceAccountClientId '{cid}' does not exist")))?,
-        ),
+        Some(cid) => Some(b.client_ids.get(cid).cloned().ok_or_else(|| {
+            ImportError::UnknownReference(format!(
+                "{ctx}: serviceAccountClientId '{cid}' does not exist"
+            ))
+        })?),
         None => None,
     };
     let mut attributes = Vec::new();
@@ -850,22 +1113,33 @@ fn build_user(
             attributes.push((k.clone(), v.clone()));
         }
     }
-    let mut required_actions: Vec<String> = u.required_actions.iter().flatten().map(|a| canonical_required_action(a)).collect();
+    let mut required_actions: Vec<String> = u
+        .required_actions
+        .iter()
+        .flatten()
+        .map(|a| canonical_required_action(a))
+        .collect();
     let mut credentials = Vec::new();
     for (i, c) in u.credentials.iter().flatten().enumerate() {
         let cctx = format!("{ctx} credential #{i}");
         let type_ = c.type_.clone().unwrap_or_else(|| "password".into());
         let secret = if let Some(value) = &c.value {
             if type_ != "password" {
-                return Err(ImportError::Invalid(format!("{cctx}: a plaintext value is only accepted for type 'password'")));
+                return Err(ImportError::Invalid(format!(
+                    "{cctx}: a plaintext value is only accepted for type 'password'"
+                )));
             }
             secret_check(|| format!("{ctx} password"), Some(value))?;
             CredentialSecret::Plain(Zeroizing::new(value.clone()))
         } else if let (Some(sd), Some(cd)) = (&c.secret_data, &c.credential_data) {
             if type_ == "password" {
-                PasswordHash::from_keycloak(sd, cd).map_err(|e| ImportError::Invalid(format!("{cctx}: {e}")))?;
+                PasswordHash::from_keycloak(sd, cd)
+                    .map_err(|e| ImportError::Invalid(format!("{cctx}: {e}")))?;
             }
-            CredentialSecret::Stored { secret_data: sd.clone(), credential_data: cd.clone() }
+            CredentialSecret::Stored {
+                secret_data: sd.clone(),
+                credential_data: cd.clone(),
+            }
         } else if let Some(hv) = &c.hashed_salted_value {
             let hash = PasswordHash::from_legacy(
                 hv,
@@ -875,7 +1149,10 @@ fn build_user(
             )
             .map_err(|e| ImportError::Invalid(format!("{cctx}: {e}")))?;
             let (secret_data, credential_data) = hash.to_keycloak();
-            CredentialSecret::Stored { secret_data, credential_data }
+            CredentialSecret::Stored {
+                secret_data,
+                credential_data,
+            }
         } else {
             return Err(ImportError::Invalid(format!(
                 "{cctx}: needs either 'value' or both 'secretData' and 'credentialData'"
@@ -885,7 +1162,11 @@ fn build_user(
             required_actions.push("UPDATE_PASSWORD".into());
         }
         credentials.push(CredentialRecord {
-            id: c.id.clone().filter(|x| !x.is_empty()).unwrap_or_else(new_id),
+            id: c
+                .id
+                .clone()
+                .filter(|x| !x.is_empty())
+                .unwrap_or_else(new_id),
             user_id: id.clone(),
             type_,
             user_label: c.user_label.clone(),
@@ -906,7 +1187,11 @@ fn build_user(
             id,
             realm_id: b.realm_id.clone(),
             username,
-            email: u.email.clone().map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()),
+            email: u
+                .email
+                .clone()
+                .map(|e| e.trim().to_lowercase())
+                .filter(|e| !e.is_empty()),
             first_name: u.first_name.clone(),
             last_name: u.last_name.clone(),
             enabled: u.enabled.unwrap_or(false),
@@ -924,18 +1209,33 @@ fn build_user(
     })
 }
 
-fn mapper_record(m: &ProtocolMapperRepresentation, owner: &str, ctx: &str) -> Result<ProtocolMapperRecord, ImportError> {
-    let name = m.name.clone().filter(|n| !n.trim().is_empty()).ok_or_else(|| ImportError::Invalid(format!("{ctx} has no name")))?;
+fn mapper_record(
+    m: &ProtocolMapperRepresentation,
+    owner: &str,
+    ctx: &str,
+) -> Result<ProtocolMapperRecord, ImportError> {
+    let name = m
+        .name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| ImportError::Invalid(format!("{ctx} has no name")))?;
     let mapper_type = m
         .protocol_mapper
         .clone()
         .filter(|n| !n.trim().is_empty())
         .ok_or_else(|| ImportError::Invalid(format!("{ctx} ('{name}') has no protocolMapper")))?;
     Ok(ProtocolMapperRecord {
-        id: m.id.clone().filter(|x| !x.is_empty()).unwrap_or_else(new_id),
+        id: m
+            .id
+            .clone()
+            .filter(|x| !x.is_empty())
+            .unwrap_or_else(new_id),
         owner_id: owner.to_string(),
         name,
-        protocol: m.protocol.clone().unwrap_or_else(|| "openid-connect".into()),
+        protocol: m
+            .protocol
+            .clone()
+            .unwrap_or_else(|| "openid-connect".into()),
         mapper_type,
         config: m.config.clone().unwrap_or_default(),
     })
@@ -945,14 +1245,20 @@ fn check_mapper_names(mappers: &[ProtocolMapperRecord]) -> Result<(), ImportErro
     let mut seen = HashSet::new();
     for m in mappers {
         if !seen.insert((m.owner_id.as_str(), m.protocol.as_str(), m.name.as_str())) {
-            return Err(ImportError::Duplicate { kind: "protocol mapper", name: m.name.clone() });
+            return Err(ImportError::Duplicate {
+                kind: "protocol mapper",
+                name: m.name.clone(),
+            });
         }
     }
     Ok(())
 }
 
 /// Reject a composite graph with a cycle, naming the roles on it.
-pub fn check_cycles(roles: &[RoleRecord], composites: &[(String, String)]) -> Result<(), ImportError> {
+pub fn check_cycles(
+    roles: &[RoleRecord],
+    composites: &[(String, String)],
+) -> Result<(), ImportError> {
     let mut edges: HashMap<&str, Vec<&str>> = HashMap::new();
     for (p, c) in composites {
         edges.entry(p.as_str()).or_default().push(c.as_str());
@@ -991,9 +1297,16 @@ pub fn check_cycles(roles: &[RoleRecord], composites: &[(String, String)]) -> Re
                             let from = stack.iter().position(|(n, _)| *n == child).unwrap_or(0);
                             let mut cycle: Vec<String> = stack[from..]
                                 .iter()
-                                .map(|(n, _)| names.get(n).cloned().unwrap_or_else(|| n.to_string()))
+                                .map(|(n, _)| {
+                                    names.get(n).cloned().unwrap_or_else(|| n.to_string())
+                                })
                                 .collect();
-                            cycle.push(names.get(child).cloned().unwrap_or_else(|| child.to_string()));
+                            cycle.push(
+                                names
+                                    .get(child)
+                                    .cloned()
+                                    .unwrap_or_else(|| child.to_string()),
+                            );
                             return Err(ImportError::CompositeCycle(cycle.join(" -> ")));
                         }
                         _ => {}
@@ -1013,7 +1326,9 @@ pub fn generate_secret() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    (0..32).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..32)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// The names of groups, clients and roles a set of ids refers to (used by export and tests).
@@ -1024,7 +1339,10 @@ pub fn sorted_unique(v: impl IntoIterator<Item = String>) -> Vec<String> {
 /// The rows that make master's admins administrators of `realm`: a bearer-only `{realm}-realm`
 /// client in master with the management roles, all of them composites of master's `admin` role.
 pub fn master_link(master_id: &str, admin_role_id: &str, realm: &str) -> MasterLink {
-    let client_rep = defaults::master_realm_clients(&[realm]).into_iter().next().unwrap_or_default();
+    let client_rep = defaults::master_realm_clients(&[realm])
+        .into_iter()
+        .next()
+        .unwrap_or_default();
     let client_id = format!("{realm}-realm");
     let id = new_id();
     let mut repr = client_rep;
@@ -1052,18 +1370,33 @@ pub fn master_link(master_id: &str, admin_role_id: &str, realm: &str) -> MasterL
             attributes: r.attributes.clone().unwrap_or_default(),
         });
     }
-    let mut composites: Vec<(String, String)> =
-        roles.iter().map(|r| (admin_role_id.to_string(), r.id.clone())).collect();
+    let mut composites: Vec<(String, String)> = roles
+        .iter()
+        .map(|r| (admin_role_id.to_string(), r.id.clone()))
+        .collect();
     for r in defaults::master_admin_client_roles(realm) {
-        let Some(parent) = r.name.as_ref().and_then(|n| by_name.get(n)) else { continue };
-        for child in r.composites.iter().flat_map(|c| c.client.iter().flatten()).flat_map(|(_, names)| names) {
+        let Some(parent) = r.name.as_ref().and_then(|n| by_name.get(n)) else {
+            continue;
+        };
+        for child in r
+            .composites
+            .iter()
+            .flat_map(|c| c.client.iter().flatten())
+            .flat_map(|(_, names)| names)
+        {
             if let Some(cid) = by_name.get(child) {
                 composites.push((parent.clone(), cid.clone()));
             }
         }
     }
     MasterLink {
-        client: ClientRecord { id, realm_id: master_id.to_string(), client_id, secret: None, repr },
+        client: ClientRecord {
+            id,
+            realm_id: master_id.to_string(),
+            client_id,
+            secret: None,
+            repr,
+        },
         roles,
         composites,
     }

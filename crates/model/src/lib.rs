@@ -6,10 +6,10 @@
 //! Invariant: this crate does no I/O (no files, network, database or clock reads except the OS
 //! random generator for salts and ids).
 
-pub mod repr;
 pub mod defaults;
-pub mod records;
-pub mod import;
 pub mod export;
+pub mod import;
 pub mod password;
+pub mod records;
+pub mod repr;
 pub mod subst;

@@ -108,15 +108,6 @@ impl Algorithm {
     pub const fn can_hash(self) -> bool {
         !matches!(self, Algorithm::Pbkdf2Sha1)
     }
-
-    /// Bytes a current Keycloak derives for a new PBKDF2 hash (512 bits, 256 for SHA-256).
-    const fn pbkdf2_key_len(self) -> Option<usize> {
-        match self {
-            Algorithm::Argon2 => None,
-            Algorithm::Pbkdf2Sha512 | Algorithm::Pbkdf2Sha1 => Some(64),
-            Algorithm::Pbkdf2Sha256 => Some(32),
-        }
-    }
 }
 
 impl fmt::Display for Algorithm {
@@ -438,6 +429,28 @@ enum Scheme {
     Pbkdf2Sha1,
 }
 
+impl Scheme {
+    /// The scheme of `algorithm`; `argon2` only counts for argon2.
+    fn new(algorithm: Algorithm, argon2: Argon2Params) -> Self {
+        match algorithm {
+            Algorithm::Argon2 => Scheme::Argon2(argon2),
+            Algorithm::Pbkdf2Sha512 => Scheme::Pbkdf2Sha512,
+            Algorithm::Pbkdf2Sha256 => Scheme::Pbkdf2Sha256,
+            Algorithm::Pbkdf2Sha1 => Scheme::Pbkdf2Sha1,
+        }
+    }
+
+    /// Bytes a new hash derives: argon2's `hashLength`; for PBKDF2 what a current Keycloak
+    /// derives (512 bits, 256 for SHA-256).
+    fn new_key_len(self) -> usize {
+        match self {
+            Scheme::Argon2(params) => params.hash_length as usize,
+            Scheme::Pbkdf2Sha512 | Scheme::Pbkdf2Sha1 => 64,
+            Scheme::Pbkdf2Sha256 => 32,
+        }
+    }
+}
+
 /// A stored password hash with everything needed to verify a password against it.
 #[derive(Clone)]
 pub struct PasswordHash {
@@ -518,7 +531,7 @@ impl PasswordHash {
                         name: name.clone(),
                     });
                 }
-                pbkdf2_scheme(pbkdf2)
+                Scheme::new(pbkdf2, Argon2Params::default())
             }
         };
         Self::checked(
@@ -540,7 +553,7 @@ impl PasswordHash {
         let scheme = match Algorithm::from_keycloak_id(algorithm) {
             None => return Err(PasswordFormatError::UnknownAlgorithm(algorithm.to_owned())),
             Some(Algorithm::Argon2) => return Err(PasswordFormatError::LegacyArgon2),
-            Some(pbkdf2) => pbkdf2_scheme(pbkdf2),
+            Some(pbkdf2) => Scheme::new(pbkdf2, Argon2Params::default()),
         };
         Self::checked(
             scheme,
@@ -617,15 +630,10 @@ impl PasswordHash {
     /// the policy sets others, this compares with what [`hash_password`] would use, so a
     /// policy's `hashIterations` never causes a re-hash on every login.
     pub fn matches_policy(&self, policy: &HashPolicy) -> bool {
-        if self.algorithm() != policy.algorithm() || self.iterations != policy.iterations() {
-            return false;
-        }
-        match self.scheme {
-            Scheme::Argon2(params) => params == policy.argon2_params(),
-            Scheme::Pbkdf2Sha512 | Scheme::Pbkdf2Sha256 | Scheme::Pbkdf2Sha1 => {
-                policy.algorithm().pbkdf2_key_len() == Some(self.hash.len())
-            }
-        }
+        // Same algorithm and, for argon2, the same parameters (hash length included).
+        self.scheme == Scheme::new(policy.algorithm(), policy.argon2_params())
+            && self.iterations == policy.iterations()
+            && self.hash.len() == self.scheme.new_key_len()
     }
 
     /// Builds a hash after checking every bound.
@@ -709,7 +717,7 @@ impl PasswordHash {
                 );
             }
             Scheme::Pbkdf2Sha1 => {
-                sha1::pbkdf2_hmac_sha1(password, &self.salt, self.iterations, &mut out)
+                pbkdf2::pbkdf2_hmac::<sha1::Sha1>(password, &self.salt, self.iterations, &mut out);
             }
         }
         Ok(out)
@@ -726,19 +734,12 @@ pub fn hash_password(password: &str, policy: &HashPolicy) -> Result<PasswordHash
     rand::rngs::OsRng
         .try_fill_bytes(&mut salt)
         .map_err(|error| HashError::Random(error.to_string()))?;
-    let iterations = policy.iterations();
-    let (scheme, hash_len) = match algorithm {
-        Algorithm::Argon2 => {
-            let params = policy.argon2_params();
-            (Scheme::Argon2(params), params.hash_length as usize)
-        }
-        pbkdf2 => (pbkdf2_scheme(pbkdf2), pbkdf2.pbkdf2_key_len().unwrap_or(64)),
-    };
+    let scheme = Scheme::new(algorithm, policy.argon2_params());
     let mut hash = PasswordHash {
         scheme,
-        iterations,
+        iterations: policy.iterations(),
         salt,
-        hash: vec![0u8; hash_len],
+        hash: vec![0u8; scheme.new_key_len()],
     };
     let derived = hash
         .derive(password.as_bytes())
@@ -757,14 +758,6 @@ pub fn verify_dummy(password: &str) {
         hash: vec![0; Argon2Params::default().hash_length as usize],
     };
     std::hint::black_box(dummy.verify(std::hint::black_box(password)));
-}
-
-fn pbkdf2_scheme(algorithm: Algorithm) -> Scheme {
-    match algorithm {
-        Algorithm::Pbkdf2Sha256 => Scheme::Pbkdf2Sha256,
-        Algorithm::Pbkdf2Sha1 => Scheme::Pbkdf2Sha1,
-        Algorithm::Pbkdf2Sha512 | Algorithm::Argon2 => Scheme::Pbkdf2Sha512,
-    }
 }
 
 fn argon2_hasher(
@@ -869,211 +862,6 @@ fn decode(field: &'static str, text: &str) -> Result<Vec<u8>, PasswordFormatErro
             field,
             message: error.to_string(),
         })
-}
-
-/// PBKDF2 with HMAC-SHA-1 (RFC 8018, RFC 2104, FIPS 180-4), for verifying hashes made by
-/// Keycloak's deprecated `pbkdf2` provider. SHA-1's weaknesses as a hash do not carry over to
-/// HMAC-SHA-1 in PBKDF2; new hashes never use it.
-mod sha1 {
-    use zeroize::Zeroize as _;
-
-    const BLOCK: usize = 64;
-    const DIGEST: usize = 20;
-    const INITIAL: [u32; 5] = [
-        0x6745_2301,
-        0xEFCD_AB89,
-        0x98BA_DCFE,
-        0x1032_5476,
-        0xC3D2_E1F0,
-    ];
-
-    /// One SHA-1 compression of a 64-byte block into `state`.
-    fn compress(state: &mut [u32; 5], block: &[u8; BLOCK]) {
-        let mut w = [0u32; 16];
-        for (word, bytes) in w.iter_mut().zip(block.as_chunks::<4>().0) {
-            *word = u32::from_be_bytes(*bytes);
-        }
-        compress_words(state, w);
-    }
-
-    /// One SHA-1 compression of a block given as 16 big-endian words; `w` becomes the
-    /// message schedule, kept as a ring of its last 16 words.
-    fn compress_words(state: &mut [u32; 5], mut w: [u32; 16]) {
-        let mut v = *state;
-        for t in 0..20 {
-            let [_, b, c, d, _] = v;
-            step(&mut v, (b & c) | (!b & d), 0x5A82_7999, schedule(&mut w, t));
-        }
-        for t in 20..40 {
-            let [_, b, c, d, _] = v;
-            step(&mut v, b ^ c ^ d, 0x6ED9_EBA1, schedule(&mut w, t));
-        }
-        for t in 40..60 {
-            let [_, b, c, d, _] = v;
-            step(
-                &mut v,
-                (b & c) | (b & d) | (c & d),
-                0x8F1B_BCDC,
-                schedule(&mut w, t),
-            );
-        }
-        for t in 60..80 {
-            let [_, b, c, d, _] = v;
-            step(&mut v, b ^ c ^ d, 0xCA62_C1D6, schedule(&mut w, t));
-        }
-        for (value, add) in state.iter_mut().zip(v) {
-            *value = value.wrapping_add(add);
-        }
-    }
-
-    /// Word `t` of the message schedule.
-    #[inline(always)]
-    fn schedule(w: &mut [u32; 16], t: usize) -> u32 {
-        if t >= 16 {
-            w[t & 15] =
-                (w[(t + 13) & 15] ^ w[(t + 8) & 15] ^ w[(t + 2) & 15] ^ w[t & 15]).rotate_left(1);
-        }
-        w[t & 15]
-    }
-
-    /// One round on the working variables `[a, b, c, d, e]`.
-    #[inline(always)]
-    fn step(v: &mut [u32; 5], f: u32, k: u32, word: u32) {
-        let [a, b, c, d, e] = *v;
-        let next = a
-            .rotate_left(5)
-            .wrapping_add(f)
-            .wrapping_add(e)
-            .wrapping_add(k)
-            .wrapping_add(word);
-        *v = [next, a, b.rotate_left(30), c, d];
-    }
-
-    /// Finishes a hash whose `state` has absorbed `absorbed` bytes (whole blocks) with the
-    /// remaining `message`.
-    fn finish(mut state: [u32; 5], absorbed: usize, message: &[u8]) -> [u8; DIGEST] {
-        let (blocks, rest) = message.as_chunks::<BLOCK>();
-        for block in blocks {
-            compress(&mut state, block);
-        }
-        let bits = ((absorbed + message.len()) as u64).wrapping_mul(8);
-        let mut tail = [0u8; 2 * BLOCK];
-        tail[..rest.len()].copy_from_slice(rest);
-        tail[rest.len()] = 0x80;
-        let tail_len = if rest.len() < BLOCK - 8 {
-            BLOCK
-        } else {
-            2 * BLOCK
-        };
-        tail[tail_len - 8..tail_len].copy_from_slice(&bits.to_be_bytes());
-        for block in tail[..tail_len].as_chunks::<BLOCK>().0 {
-            compress(&mut state, block);
-        }
-        tail.zeroize();
-        let mut digest = [0u8; DIGEST];
-        for (bytes, word) in digest.as_chunks_mut::<4>().0.iter_mut().zip(state) {
-            *bytes = word.to_be_bytes();
-        }
-        state.zeroize();
-        digest
-    }
-
-    /// SHA-1 of `message`.
-    pub(super) fn digest(message: &[u8]) -> [u8; DIGEST] {
-        finish(INITIAL, 0, message)
-    }
-
-    /// HMAC-SHA-1 keyed once, with the inner and outer pad blocks already absorbed.
-    struct Hmac {
-        inner: [u32; 5],
-        outer: [u32; 5],
-    }
-
-    impl Hmac {
-        fn new(key: &[u8]) -> Self {
-            let mut block = [0u8; BLOCK];
-            if key.len() > BLOCK {
-                let mut hashed = digest(key);
-                block[..DIGEST].copy_from_slice(&hashed);
-                hashed.zeroize();
-            } else {
-                block[..key.len()].copy_from_slice(key);
-            }
-            let pad = |byte: u8| {
-                let mut padded = block.map(|b| b ^ byte);
-                let mut state = INITIAL;
-                compress(&mut state, &padded);
-                padded.zeroize();
-                state
-            };
-            let hmac = Hmac {
-                inner: pad(0x36),
-                outer: pad(0x5c),
-            };
-            block.zeroize();
-            hmac
-        }
-
-        fn mac(&self, message: &[u8]) -> [u8; DIGEST] {
-            let inner = finish(self.inner, BLOCK, message);
-            finish(self.outer, BLOCK, &inner)
-        }
-
-        /// The MAC of a message that is itself a digest, in words: each hash then takes
-        /// exactly one block, built here without going through bytes.
-        fn mac_of_digest(&self, message: [u32; 5]) -> [u32; 5] {
-            let inner = hash_digest_block(self.inner, message);
-            hash_digest_block(self.outer, inner)
-        }
-    }
-
-    /// Finishes a hash that has absorbed one block with a 20-byte final message.
-    fn hash_digest_block(mut state: [u32; 5], message: [u32; 5]) -> [u32; 5] {
-        let mut w = [0u32; 16];
-        w[..5].copy_from_slice(&message);
-        w[5] = 0x8000_0000;
-        w[15] = ((BLOCK + DIGEST) * 8) as u32;
-        compress_words(&mut state, w);
-        state
-    }
-
-    impl Drop for Hmac {
-        fn drop(&mut self) {
-            self.inner.zeroize();
-            self.outer.zeroize();
-        }
-    }
-
-    /// Fills `out` with PBKDF2-HMAC-SHA-1 of `password` and `salt`.
-    pub(super) fn pbkdf2_hmac_sha1(password: &[u8], salt: &[u8], rounds: u32, out: &mut [u8]) {
-        let prf = Hmac::new(password);
-        let mut message = Vec::with_capacity(salt.len() + 4);
-        for (counter, chunk) in (1u32..).zip(out.chunks_mut(DIGEST)) {
-            message.clear();
-            message.extend_from_slice(salt);
-            message.extend_from_slice(&counter.to_be_bytes());
-            let first = prf.mac(&message);
-            let mut u = [0u32; 5];
-            for (word, bytes) in u.iter_mut().zip(first.as_chunks::<4>().0) {
-                *word = u32::from_be_bytes(*bytes);
-            }
-            let mut sum = u;
-            for _ in 1..rounds {
-                u = prf.mac_of_digest(u);
-                for (s, x) in sum.iter_mut().zip(u) {
-                    *s ^= x;
-                }
-            }
-            let mut bytes = [0u8; DIGEST];
-            for (out, word) in bytes.as_chunks_mut::<4>().0.iter_mut().zip(sum) {
-                *out = word.to_be_bytes();
-            }
-            chunk.copy_from_slice(&bytes[..chunk.len()]);
-            u.zeroize();
-            sum.zeroize();
-            bytes.zeroize();
-        }
-    }
 }
 
 #[cfg(test)]
@@ -1700,48 +1488,14 @@ mod tests {
     }
 
     #[test]
-    fn sha1_known_answers() {
-        // FIPS 180-4 examples (one block, two blocks) and a message spanning the padding edge.
+    fn pbkdf2_sha1_known_answers() {
         let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
-        assert_eq!(
-            hex(&sha1::digest(b"abc")),
-            "a9993e364706816aba3e25717850c26c9cd0d89d"
-        );
-        assert_eq!(
-            hex(&sha1::digest(
-                b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
-            )),
-            "84983e441c3bd26ebaae4aa1f95129e5e54670f1"
-        );
-        assert_eq!(
-            hex(&sha1::digest(b"")),
-            "da39a3ee5e6b4b0d3255bfef95601890afd80709"
-        );
-        assert_eq!(
-            hex(&sha1::digest(&[b'a'; 1000])),
-            "291e9a6c66994949b57ba5e650361e98fc36b1ba"
-        );
-        // Lengths around the padding boundaries (expected values from Python's hashlib).
-        for (len, expected) in [
-            (55, "cef734ba81a024479e09eb5a75b6ddae62e6abf1"),
-            (56, "901305367c259952f4e7af8323f480d59f81335b"),
-            (63, "0ddc4e0cccd9a12850deb5abb0853a4425559fec"),
-            (64, "bb2fa3ee7afb9f54c6dfb5d021f14b1ffe40c163"),
-            (119, "4300320394f7ee239bcdce7d3b8bcee173a0cd5c"),
-            (120, "ceb2821639c4b6dcb10bce0e522ca2e608ce056d"),
-        ] {
-            assert_eq!(
-                hex(&sha1::digest(&vec![b'x'; len])),
-                expected,
-                "{len} bytes"
-            );
-        }
         // RFC 6070 PBKDF2-HMAC-SHA1 vectors.
         let mut out = [0u8; 20];
-        sha1::pbkdf2_hmac_sha1(b"password", b"salt", 4096, &mut out);
+        pbkdf2::pbkdf2_hmac::<sha1::Sha1>(b"password", b"salt", 4096, &mut out);
         assert_eq!(hex(&out), "4b007901b765489abead49d926f721d065a429c1");
         let mut out = [0u8; 25];
-        sha1::pbkdf2_hmac_sha1(
+        pbkdf2::pbkdf2_hmac::<sha1::Sha1>(
             b"passwordPASSWORDpassword",
             b"saltSALTsaltSALTsaltSALTsaltSALTsalt",
             4096,
@@ -1752,17 +1506,17 @@ mod tests {
             "3d2eec4fe41c849b80c8d83662c0e44a8b291a964cf2f07038"
         );
         let mut out = [0u8; 16];
-        sha1::pbkdf2_hmac_sha1(b"pass\0word", b"sa\0lt", 4096, &mut out);
+        pbkdf2::pbkdf2_hmac::<sha1::Sha1>(b"pass\0word", b"sa\0lt", 4096, &mut out);
         assert_eq!(hex(&out), "56fa6aa75548099dcc37d7f03425e0c3");
         // Keys longer and exactly as long as a block; an empty salt (Python's hashlib).
         let mut out = [0u8; 45];
-        sha1::pbkdf2_hmac_sha1(&[b'k'; 65], b"salt", 3, &mut out);
+        pbkdf2::pbkdf2_hmac::<sha1::Sha1>(&[b'k'; 65], b"salt", 3, &mut out);
         assert_eq!(
             hex(&out),
             "62df75a9bde9b7fc1fbc7f4a453ce8669674edcfa12c3b8e24383284c061604fed12fe3f4e26dcf281557df3b9"
         );
         let mut out = [0u8; 20];
-        sha1::pbkdf2_hmac_sha1(&[b'k'; 64], b"", 1, &mut out);
+        pbkdf2::pbkdf2_hmac::<sha1::Sha1>(&[b'k'; 64], b"", 1, &mut out);
         assert_eq!(hex(&out), "b72f48d73e0823e241ada0c8be8bf81e31c0094a");
     }
 }

@@ -5,7 +5,9 @@
 //! store writes or reads one in a single transaction. Records hold no behaviour beyond small
 //! accessors with Keycloak's defaults.
 
-use crate::repr::{ClientRepresentation, ClientScopeRepresentation, MultiAttributes, RealmRepresentation};
+use crate::repr::{
+    ClientRepresentation, ClientScopeRepresentation, MultiAttributes, RealmRepresentation,
+};
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
@@ -171,7 +173,10 @@ pub struct UserRecord {
 /// What a credential holds: a stored hash or, before import hashes it, a plaintext password.
 #[derive(Clone, PartialEq)]
 pub enum CredentialSecret {
-    Stored { secret_data: String, credential_data: String },
+    Stored {
+        secret_data: String,
+        credential_data: String,
+    },
     Plain(Zeroizing<String>),
 }
 
@@ -204,7 +209,10 @@ impl CredentialRecord {
         if let CredentialSecret::Plain(value) = &self.secret {
             let hash = crate::password::hash_password(value, policy)?;
             let (secret_data, credential_data) = hash.to_keycloak();
-            self.secret = CredentialSecret::Stored { secret_data, credential_data };
+            self.secret = CredentialSecret::Stored {
+                secret_data,
+                credential_data,
+            };
         }
         Ok(())
     }

@@ -2,6 +2,8 @@
 //! argon2 reference implementation; see `data/gen_password_vectors.py`) must verify exactly as
 //! recorded, and must be written back byte for byte.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on failure
+
 use portcullis_model::password::{HashPolicy, PasswordHash, hash_password};
 use serde::Deserialize;
 

@@ -54,7 +54,10 @@ pub fn router(state: AppState, opts: AppOptions) -> Router {
     app.fallback(not_found)
         .layer(axum::middleware::from_fn(telemetry::track_requests))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(60)))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(60),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -68,7 +71,10 @@ async fn welcome() -> Response {
     (
         [
             (header::X_FRAME_OPTIONS, "SAMEORIGIN"),
-            (header::CONTENT_SECURITY_POLICY, "frame-src 'self'; frame-ancestors 'self'; object-src 'none';"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "frame-src 'self'; frame-ancestors 'self'; object-src 'none';",
+            ),
             (header::REFERRER_POLICY, "no-referrer"),
         ],
         Html(page),
@@ -78,14 +84,23 @@ async fn welcome() -> Response {
 
 async fn realm_root(State(s): State<AppState>, Path(realm): Path<String>) -> Response {
     match s.store.get_realm(&realm).await {
-        Ok(Some(r)) if r.enabled => {
-            axum::Json(json!({"realm": r.name, "tokens-not-before": r.settings.not_before.unwrap_or(0)})).into_response()
-        }
-        Ok(_) => (StatusCode::NOT_FOUND, axum::Json(json!({"error": "Realm does not exist"}))).into_response(),
+        Ok(Some(r)) if r.enabled => axum::Json(
+            json!({"realm": r.name, "tokens-not-before": r.settings.not_before.unwrap_or(0)}),
+        )
+        .into_response(),
+        Ok(_) => (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"error": "Realm does not exist"})),
+        )
+            .into_response(),
         Err(e) => crate::error::internal(e),
     }
 }
 
 async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, axum::Json(json!({"error": "Unable to find matching target resource method"}))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"error": "Unable to find matching target resource method"})),
+    )
+        .into_response()
 }

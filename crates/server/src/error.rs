@@ -14,5 +14,9 @@ pub fn internal(e: StoreError) -> Response {
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     tracing::error!(correlation_id = %id, error = %e, "request failed");
-    (status, axum::Json(json!({"error": "unknown_error", "correlation_id": id}))).into_response()
+    (
+        status,
+        axum::Json(json!({"error": "unknown_error", "correlation_id": id})),
+    )
+        .into_response()
 }

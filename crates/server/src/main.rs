@@ -13,7 +13,10 @@ fn main() -> ExitCode {
     if let Some(settings) = invocation.settings() {
         portcullis_server::telemetry::init_logging(&settings.log);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("ERROR: cannot start the runtime: {e}");

@@ -39,17 +39,33 @@ pub fn router(state: ManagementState, health: bool, prefix: &str) -> Router {
         r = r.route("/metrics", get(metrics));
     }
     let r = r.with_state(state);
-    if prefix == "/" { r } else { Router::new().nest(prefix, r) }
+    if prefix == "/" {
+        r
+    } else {
+        Router::new().nest(prefix, r)
+    }
 }
 
 fn answer(up: bool, checks: Vec<serde_json::Value>) -> Response {
-    let status = if up { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if up {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = json!({"status": if up { "UP" } else { "DOWN" }, "checks": checks});
-    (status, [(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(body),
+    )
+        .into_response()
 }
 
 async fn database_check(store: &Store) -> serde_json::Value {
-    let ok = matches!(tokio::time::timeout(Duration::from_secs(2), store.ping()).await, Ok(Ok(())));
+    let ok = matches!(
+        tokio::time::timeout(Duration::from_secs(2), store.ping()).await,
+        Ok(Ok(()))
+    );
     json!({"name": "Database connections health check", "status": if ok { "UP" } else { "DOWN" }})
 }
 
@@ -74,7 +90,10 @@ async fn health_all(State(s): State<ManagementState>) -> Response {
 async fn metrics(State(s): State<ManagementState>) -> Response {
     match &s.metrics {
         Some(m) => (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
             m.render(Some(s.store.pool_stats())),
         )
             .into_response(),

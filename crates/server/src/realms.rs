@@ -42,7 +42,8 @@ struct Source {
 /// The `*.json` files of a folder, sorted; sub-folders and other files are ignored (Keycloak).
 pub fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot read the import folder {}", dir.display()))?;
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the import folder {}", dir.display()))?;
     for entry in entries {
         let entry = entry?;
         let path = entry.path();
@@ -70,16 +71,25 @@ struct UsersFile {
 }
 
 /// Read, substitute and parse the files; every problem names the file (and line and column).
-fn read_sources(files: &[PathBuf], substitute: bool, report: &mut ImportReport) -> Result<Vec<Source>> {
+fn read_sources(
+    files: &[PathBuf],
+    substitute: bool,
+    report: &mut ImportReport,
+) -> Result<Vec<Source>> {
     let resolver = subst::env_resolver();
     let mut sources: Vec<Source> = Vec::new();
     let mut users_files = Vec::new();
     for file in files {
         let shown = file.display().to_string();
-        let raw = std::fs::read_to_string(file).with_context(|| format!("{shown}: cannot read the file"))?;
+        let raw = std::fs::read_to_string(file)
+            .with_context(|| format!("{shown}: cannot read the file"))?;
         let text = if substitute {
             let s = subst::substitute(&raw, &resolver);
-            let upper: Vec<&String> = s.unresolved.iter().filter(|n| looks_like_env_name(n)).collect();
+            let upper: Vec<&String> = s
+                .unresolved
+                .iter()
+                .filter(|n| looks_like_env_name(n))
+                .collect();
             if !upper.is_empty() {
                 report.warnings.push(format!(
                     "{shown}: placeholders left as text because these environment variables are not set: {}",
@@ -92,8 +102,9 @@ fn read_sources(files: &[PathBuf], substitute: bool, report: &mut ImportReport) 
         };
         if is_users_file(file) {
             let mut json = serde_json::Deserializer::from_str(&text);
-            let users: UsersFile = serde_path_to_error::deserialize(&mut json)
-                .map_err(|e| anyhow!("{shown}: invalid users file at {}: {}", e.path(), e.inner()))?;
+            let users: UsersFile = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+                anyhow!("{shown}: invalid users file at {}: {}", e.path(), e.inner())
+            })?;
             users_files.push((shown, users));
             continue;
         }
@@ -105,16 +116,31 @@ fn read_sources(files: &[PathBuf], substitute: bool, report: &mut ImportReport) 
             ));
         }
         for rep in doc.realms {
-            sources.push(Source { file: file.clone(), rep });
+            sources.push(Source {
+                file: file.clone(),
+                rep,
+            });
         }
     }
     for (shown, users) in users_files {
-        let Some(src) = sources.iter_mut().find(|s| s.rep.realm.as_deref() == Some(users.realm.as_str())) else {
-            bail!("{shown}: realm '{}' is not in the imported files", users.realm);
+        let Some(src) = sources
+            .iter_mut()
+            .find(|s| s.rep.realm.as_deref() == Some(users.realm.as_str()))
+        else {
+            bail!(
+                "{shown}: realm '{}' is not in the imported files",
+                users.realm
+            );
         };
-        src.rep.users.get_or_insert_with(Vec::new).extend(users.users);
+        src.rep
+            .users
+            .get_or_insert_with(Vec::new)
+            .extend(users.users);
         if !users.federated_users.is_empty() {
-            src.rep.federated_users.get_or_insert_with(Vec::new).extend(users.federated_users);
+            src.rep
+                .federated_users
+                .get_or_insert_with(Vec::new)
+                .extend(users.federated_users);
         }
     }
     // master first: other realms link their management clients into it.
@@ -126,14 +152,20 @@ fn read_sources(files: &[PathBuf], substitute: bool, report: &mut ImportReport) 
 /// keys (`${role_uma_authorization}`) that exports carry on purpose.
 fn looks_like_env_name(name: &str) -> bool {
     name.chars().any(|c| c.is_ascii_uppercase())
-        && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// Build a realm image from its representation and hash its plaintext passwords in parallel.
-pub fn prepare(rep: RealmRepresentation, now_ms: i64) -> Result<(RealmImage, Vec<String>), import::ImportError> {
+pub fn prepare(
+    rep: RealmRepresentation,
+    now_ms: i64,
+) -> Result<(RealmImage, Vec<String>), import::ImportError> {
     let built = import::build(rep, &BuildContext { now_ms })?;
     let mut image = built.image;
-    let policy = HashPolicy::parse(image.realm.password_policy()).map_err(|e| import::ImportError::Invalid(format!("passwordPolicy: {e}")))?;
+    let policy = HashPolicy::parse(image.realm.password_policy())
+        .map_err(|e| import::ImportError::Invalid(format!("passwordPolicy: {e}")))?;
     image
         .users
         .par_iter_mut()
@@ -144,7 +176,12 @@ pub fn prepare(rep: RealmRepresentation, now_ms: i64) -> Result<(RealmImage, Vec
 }
 
 /// Import realm files into the store.
-pub async fn import_files(store: &Store, files: &[PathBuf], existing: Existing, substitute: bool) -> Result<ImportReport> {
+pub async fn import_files(
+    store: &Store,
+    files: &[PathBuf],
+    existing: Existing,
+    substitute: bool,
+) -> Result<ImportReport> {
     let mut report = ImportReport::default();
     let sources = read_sources(files, substitute, &mut report)?;
     let mut master_ready = false;
@@ -168,12 +205,22 @@ pub async fn import_files(store: &Store, files: &[PathBuf], existing: Existing, 
             .await
             .map_err(|e| anyhow!("{shown}: import task failed: {e}"))?
             .map_err(|e| anyhow!("{shown}: realm '{name}': {e}"))?;
-        report.warnings.extend(warnings.into_iter().map(|w| format!("{shown}: realm '{name}': {w}")));
-        let result = if exists { store.replace_realm(&image, now).await.map(|_| ()) } else { store.create_realm(&image, now).await };
+        report.warnings.extend(
+            warnings
+                .into_iter()
+                .map(|w| format!("{shown}: realm '{name}': {w}")),
+        );
+        let result = if exists {
+            store.replace_realm(&image, now).await.map(|_| ())
+        } else {
+            store.create_realm(&image, now).await
+        };
         match result {
             Ok(()) => {}
             Err(StoreError::Conflict(m)) => bail!("{shown}: realm '{name}': {m}"),
-            Err(e) => return Err(anyhow!(e).context(format!("{shown}: realm '{name}' was not imported"))),
+            Err(e) => {
+                return Err(anyhow!(e).context(format!("{shown}: realm '{name}' was not imported")));
+            }
         }
         if name != "master" {
             link_to_master(store, &name).await?;
@@ -190,11 +237,19 @@ pub async fn import_files(store: &Store, files: &[PathBuf], existing: Existing, 
 
 /// Give master its `{realm}-realm` management client for a realm, unless it has one.
 pub async fn link_to_master(store: &Store, realm: &str) -> Result<()> {
-    let Some(master) = store.get_realm("master").await? else { return Ok(()) };
-    if store.client_by_client_id(&master.id, &format!("{realm}-realm")).await?.is_some() {
+    let Some(master) = store.get_realm("master").await? else {
+        return Ok(());
+    };
+    if store
+        .client_by_client_id(&master.id, &format!("{realm}-realm"))
+        .await?
+        .is_some()
+    {
         return Ok(());
     }
-    let Some(admin) = store.realm_role(&master.id, "admin").await? else { return Ok(()) };
+    let Some(admin) = store.realm_role(&master.id, "admin").await? else {
+        return Ok(());
+    };
     let link: MasterLink = import::master_link(&master.id, &admin.id, realm);
     store.link_realm_to_master(&link).await?;
     Ok(())
@@ -262,11 +317,19 @@ pub async fn export(
     match target {
         ExportTarget::File(path) => {
             if matches!(users, UsersExport::DifferentFiles | UsersExport::SameFile) {
-                bail!("--users different_files and same_file need --dir; with --file use realm_file or skip");
+                bail!(
+                    "--users different_files and same_file need --dir; with --file use realm_file or skip"
+                );
             }
-            let placement = if users == UsersExport::Skip { UsersInRealm::Exclude } else { UsersInRealm::Include };
-            let reps: Vec<RealmRepresentation> =
-                images.iter().map(|i| export::realm_representation(i, placement)).collect();
+            let placement = if users == UsersExport::Skip {
+                UsersInRealm::Exclude
+            } else {
+                UsersInRealm::Include
+            };
+            let reps: Vec<RealmRepresentation> = images
+                .iter()
+                .map(|i| export::realm_representation(i, placement))
+                .collect();
             let json = if realm.is_some() && reps.len() == 1 {
                 to_json(&reps[0])?
             } else {
@@ -276,10 +339,15 @@ pub async fn export(
             written.push(path.clone());
         }
         ExportTarget::Dir(dir) => {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
             for image in &images {
                 let name = &image.realm.name;
-                let placement = if users == UsersExport::RealmFile { UsersInRealm::Include } else { UsersInRealm::Exclude };
+                let placement = if users == UsersExport::RealmFile {
+                    UsersInRealm::Include
+                } else {
+                    UsersInRealm::Exclude
+                };
                 let rep = export::realm_representation(image, placement);
                 let path = dir.join(format!("{name}-realm.json"));
                 write_atomically(&path, &to_json(&rep)?)?;
@@ -290,10 +358,17 @@ pub async fn export(
                     _ => continue,
                 };
                 let lookup = Names::new(image);
-                for (n, part) in image.users.chunks(chunk.min(image.users.len().max(1))).enumerate() {
+                for (n, part) in image
+                    .users
+                    .chunks(chunk.min(image.users.len().max(1)))
+                    .enumerate()
+                {
                     let mut body = BTreeMap::new();
                     body.insert("realm", serde_json::Value::String(name.clone()));
-                    let users: Vec<UserRepresentation> = part.iter().map(|u| export::user_representation(u, &lookup)).collect();
+                    let users: Vec<UserRepresentation> = part
+                        .iter()
+                        .map(|u| export::user_representation(u, &lookup))
+                        .collect();
                     body.insert("users", serde_json::to_value(users)?);
                     let path = dir.join(format!("{name}-users-{n}.json"));
                     write_atomically(&path, &to_json(&body)?)?;
@@ -313,11 +388,16 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
 
 /// Write to a temporary file beside the target, then rename: a reader never sees half a file.
 fn write_atomically(path: &Path, contents: &str) -> Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let tmp = dir.join(format!(
         ".{}.tmp-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("export"),
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("export"),
         std::process::id()
     ));
     std::fs::write(&tmp, contents).with_context(|| format!("cannot write {}", tmp.display()))?;

@@ -3,7 +3,9 @@
 
 use crate::app::{self, AppOptions, AppState};
 use crate::bootstrap;
-use crate::config::{DbKind, DbSettings, ExportTarget, ImportSource, Invocation, Mode, Settings, UsersStrategy};
+use crate::config::{
+    DbKind, DbSettings, ExportTarget, ImportSource, Invocation, Mode, Settings, UsersStrategy,
+};
 use crate::management::{self, ManagementState};
 use crate::realms::{self, Existing, UsersExport};
 use crate::telemetry::Metrics;
@@ -27,7 +29,11 @@ pub async fn dispatch(inv: Invocation) -> Result<()> {
             print!("{}", settings.show(all));
             Ok(())
         }
-        Invocation::Import { settings, source, override_existing } => {
+        Invocation::Import {
+            settings,
+            source,
+            override_existing,
+        } => {
             warn_all(&settings);
             let store = connect(&settings.db).await?;
             let files = match &source {
@@ -39,7 +45,11 @@ pub async fn dispatch(inv: Invocation) -> Result<()> {
                 }
                 ImportSource::Dir(d) => realms::json_files(d)?,
             };
-            let existing = if override_existing { Existing::Override } else { Existing::Skip };
+            let existing = if override_existing {
+                Existing::Override
+            } else {
+                Existing::Skip
+            };
             let report = realms::import_files(&store, &files, existing, true).await;
             store.close().await;
             let report = report?;
@@ -54,7 +64,13 @@ pub async fn dispatch(inv: Invocation) -> Result<()> {
             );
             Ok(())
         }
-        Invocation::Export { settings, target, realm, users, users_per_file } => {
+        Invocation::Export {
+            settings,
+            target,
+            realm,
+            users,
+            users_per_file,
+        } => {
             warn_all(&settings);
             let store = connect(&settings.db).await?;
             let target = match target {
@@ -67,23 +83,41 @@ pub async fn dispatch(inv: Invocation) -> Result<()> {
                 UsersStrategy::RealmFile => UsersExport::RealmFile,
                 UsersStrategy::Skip => UsersExport::Skip,
             };
-            let written = realms::export(&store, &target, realm.as_deref(), users, users_per_file as usize).await;
+            let written = realms::export(
+                &store,
+                &target,
+                realm.as_deref(),
+                users,
+                users_per_file as usize,
+            )
+            .await;
             store.close().await;
             for f in written? {
                 println!("Exported {}", f.display());
             }
             Ok(())
         }
-        Invocation::BootstrapAdminUser { settings, username, password_env, no_prompt } => {
+        Invocation::BootstrapAdminUser {
+            settings,
+            username,
+            password_env,
+            no_prompt,
+        } => {
             warn_all(&settings);
             let username = match username {
                 Some(u) => u,
                 None if no_prompt => "temp-admin".to_string(),
-                None => prompt("Enter username [temp-admin]: ")?.filter(|s| !s.is_empty()).unwrap_or_else(|| "temp-admin".into()),
+                None => prompt("Enter username [temp-admin]: ")?
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| "temp-admin".into()),
             };
             let password = match password_env {
-                Some(var) => std::env::var(&var).map_err(|_| anyhow!("environment variable {var} (from --password:env) is not set"))?,
-                None if no_prompt => bail!("no password given: use --password:env VAR with --no-prompt"),
+                Some(var) => std::env::var(&var).map_err(|_| {
+                    anyhow!("environment variable {var} (from --password:env) is not set")
+                })?,
+                None if no_prompt => {
+                    bail!("no password given: use --password:env VAR with --no-prompt")
+                }
                 None => {
                     let p = rpassword::prompt_password("Enter password: ")?;
                     let again = rpassword::prompt_password("Enter password again: ")?;
@@ -95,14 +129,17 @@ pub async fn dispatch(inv: Invocation) -> Result<()> {
             };
             let store = connect(&settings.db).await?;
             realms::ensure_master(&store).await?;
-            let result = bootstrap::create_admin(&store, &username, &password, realms::now_ms()).await;
+            let result =
+                bootstrap::create_admin(&store, &username, &password, realms::now_ms()).await;
             store.close().await;
             result?;
             println!("User '{username}' created in the master realm with the admin role");
             Ok(())
         }
         Invocation::BootstrapAdminService { .. } => {
-            bail!("bootstrap-admin service is not available yet: service-account clients come with the OpenID Connect provider; use bootstrap-admin user")
+            bail!(
+                "bootstrap-admin service is not available yet: service-account clients come with the OpenID Connect provider; use bootstrap-admin user"
+            )
         }
     }
 }
@@ -128,7 +165,10 @@ pub async fn connect(db: &DbSettings) -> Result<Store> {
         DbKind::SqliteFile(path) => DbTarget::SqliteFile(path.clone()),
         DbKind::SqliteMemory => DbTarget::SqliteMemory,
         DbKind::Postgres => DbTarget::Postgres {
-            url: db.url.clone().ok_or_else(|| anyhow!("no database URL configured (KC_DB_URL)"))?,
+            url: db
+                .url
+                .clone()
+                .ok_or_else(|| anyhow!("no database URL configured (KC_DB_URL)"))?,
             username: db.username.clone(),
             password: db.password.as_ref().map(|p| p.expose().to_string()),
             schema: db.schema.clone(),
@@ -139,7 +179,9 @@ pub async fn connect(db: &DbSettings) -> Result<Store> {
     opts.pool_min = db.pool_min;
     opts.pool_max = db.pool_max;
     opts.acquire_timeout = db.acquire_timeout;
-    Store::connect(&opts).await.with_context(|| format!("cannot open the database {shown}"))
+    Store::connect(&opts)
+        .await
+        .with_context(|| format!("cannot open the database {shown}"))
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
@@ -165,33 +207,63 @@ pub async fn shutdown_signal() {
 }
 
 async fn bind(host: &str, port: u16, what: &str) -> Result<TcpListener> {
-    let addr = format!("{}:{port}", if host.contains(':') { format!("[{host}]") } else { host.to_string() });
-    TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr} for {what} (is another server running?)"))
+    let addr = format!(
+        "{}:{port}",
+        if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_string()
+        }
+    );
+    TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for {what} (is another server running?)"))
 }
 
 /// `start` / `start-dev`: serve until `stop` resolves, then shut down gracefully.
-pub async fn serve(settings: Settings, stop: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
+pub async fn serve(
+    settings: Settings,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
     let t0 = Instant::now();
     warn_all(&settings);
     if settings.mode == Mode::Dev {
-        tracing::warn!("Running the server in development mode. DO NOT use this configuration in production.");
+        tracing::warn!(
+            "Running the server in development mode. DO NOT use this configuration in production."
+        );
     }
     let store = connect(&settings.db).await?;
 
     // Listen first, so a port clash is reported before any work is done.
     let http = bind(&settings.http.host, settings.http.port, "HTTP").await?;
     let m = &settings.management;
-    let separate_management = (m.health_enabled || m.metrics_enabled) && !m.legacy_observability_interface;
-    let mgmt = if separate_management { Some(bind(&m.host, m.port, "the management interface").await?) } else { None };
+    let separate_management =
+        (m.health_enabled || m.metrics_enabled) && !m.legacy_observability_interface;
+    let mgmt = if separate_management {
+        Some(bind(&m.host, m.port, "the management interface").await?)
+    } else {
+        None
+    };
 
-    let metrics = if m.metrics_enabled { Some(Metrics::install()?) } else { None };
+    let metrics = if m.metrics_enabled {
+        Some(Metrics::install()?)
+    } else {
+        None
+    };
     let started = Arc::new(AtomicBool::new(false));
-    let mstate = ManagementState { store: store.clone(), metrics, started: started.clone() };
+    let mstate = ManagementState {
+        store: store.clone(),
+        metrics,
+        started: started.clone(),
+    };
     let app = app::router(
-        AppState { store: store.clone() },
+        AppState {
+            store: store.clone(),
+        },
         AppOptions {
             relative_path: settings.http.relative_path.clone(),
-            legacy_observability: (m.legacy_observability_interface && (m.health_enabled || m.metrics_enabled))
+            legacy_observability: (m.legacy_observability_interface
+                && (m.health_enabled || m.metrics_enabled))
                 .then(|| (mstate.clone(), m.health_enabled)),
         },
     );
@@ -241,7 +313,11 @@ pub async fn serve(settings: Settings, stop: impl std::future::Future<Output = (
         ),
         None => tracing::info!("Listening on: http://{http_addr}{rel}"),
     }
-    tracing::info!(elapsed_ms = t0.elapsed().as_millis() as u64, "Portcullis started in {} ms", t0.elapsed().as_millis());
+    tracing::info!(
+        elapsed_ms = t0.elapsed().as_millis() as u64,
+        "Portcullis started in {} ms",
+        t0.elapsed().as_millis()
+    );
 
     let r = http_task.await;
     if let Some(t) = mgmt_task {
@@ -262,7 +338,10 @@ async fn startup(store: &Store, settings: &Settings) -> Result<()> {
                 tracing::warn!("{w}");
             }
         } else {
-            tracing::warn!("--import-realm: the import folder {} does not exist; nothing imported", dir.display());
+            tracing::warn!(
+                "--import-realm: the import folder {} does not exist; nothing imported",
+                dir.display()
+            );
         }
     }
     if realms::ensure_master(store).await? {
@@ -273,7 +352,8 @@ async fn startup(store: &Store, settings: &Settings) -> Result<()> {
         match (&b.username, &b.password) {
             (_, Some(password)) => {
                 let username = b.username.clone().unwrap_or_else(|| "temp-admin".into());
-                bootstrap::create_admin(store, &username, password.expose(), realms::now_ms()).await?;
+                bootstrap::create_admin(store, &username, password.expose(), realms::now_ms())
+                    .await?;
                 tracing::info!("Created temporary admin user with username {username}");
             }
             (_, None) if settings.mode == Mode::Dev => {

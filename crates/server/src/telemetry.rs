@@ -12,8 +12,13 @@ use tracing_subscriber::EnvFilter;
 
 /// Install the global subscriber. Safe to call once per process; later calls are ignored.
 pub fn init_logging(log: &LogSettings) {
-    let filter = EnvFilter::try_new(log.filter_directive()).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_new(log.filter_directive()).unwrap_or_else(|_| EnvFilter::new("info"));
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let _ = match log.output {
         LogOutput::Json => builder.json().flatten_event(true).try_init(),
         LogOutput::Default => builder.try_init(),
@@ -36,8 +41,12 @@ impl Metrics {
             None => {
                 let h = PrometheusBuilder::new()
                     .set_buckets_for_metric(
-                        metrics_exporter_prometheus::Matcher::Full("http_server_requests_seconds".into()),
-                        &[0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
+                        metrics_exporter_prometheus::Matcher::Full(
+                            "http_server_requests_seconds".into(),
+                        ),
+                        &[
+                            0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                        ],
                     )?
                     .install_recorder()?;
                 let _ = HANDLE.set(h.clone());
@@ -46,14 +55,18 @@ impl Metrics {
         };
         let process = metrics_process::Collector::default();
         process.describe();
-        Ok(Metrics { handle, process: std::sync::Arc::new(process) })
+        Ok(Metrics {
+            handle,
+            process: std::sync::Arc::new(process),
+        })
     }
 
     /// The Prometheus text exposition, with process and pool figures taken now.
     pub fn render(&self, pool: Option<portcullis_store::PoolStats>) -> String {
         self.process.collect();
         if let Some(p) = pool {
-            metrics::gauge!("portcullis_db_pool_connections", "state" => "idle").set(f64::from(p.idle));
+            metrics::gauge!("portcullis_db_pool_connections", "state" => "idle")
+                .set(f64::from(p.idle));
             metrics::gauge!("portcullis_db_pool_connections", "state" => "active")
                 .set(f64::from(p.size.saturating_sub(p.idle)));
             metrics::gauge!("portcullis_db_pool_connections_max").set(f64::from(p.max));

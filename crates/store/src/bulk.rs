@@ -2,8 +2,8 @@
 //! round trip per row (what makes a 100,000-user import fast on PostgreSQL).
 
 use crate::Result;
-use sqlx::AssertSqlSafe;
 use sqlx::AnyConnection;
+use sqlx::AssertSqlSafe;
 
 /// One bound value.
 pub(crate) enum V {
@@ -72,7 +72,12 @@ pub(crate) async fn insert(
     Ok(())
 }
 
-async fn flush(conn: &mut AnyConnection, table: &str, columns: &[&str], rows: Vec<Vec<V>>) -> Result<()> {
+async fn flush(
+    conn: &mut AnyConnection,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<V>>,
+) -> Result<()> {
     let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
     let mut n = 0usize;
     for (i, row) in rows.iter().enumerate() {

@@ -23,7 +23,12 @@ pub enum Target {
     /// A private in-memory SQLite database (lost at exit).
     SqliteMemory,
     /// A PostgreSQL URL (`postgres://host:port/db?...`), credentials given separately.
-    Postgres { url: String, username: Option<String>, password: Option<String>, schema: Option<String> },
+    Postgres {
+        url: String,
+        username: Option<String>,
+        password: Option<String>,
+        schema: Option<String>,
+    },
 }
 
 impl std::fmt::Debug for Target {
@@ -31,8 +36,16 @@ impl std::fmt::Debug for Target {
         match self {
             Target::SqliteFile(p) => write!(f, "SqliteFile({})", p.display()),
             Target::SqliteMemory => f.write_str("SqliteMemory"),
-            Target::Postgres { url, username, schema, .. } => {
-                write!(f, "Postgres({url}, user={username:?}, schema={schema:?}, password=***)")
+            Target::Postgres {
+                url,
+                username,
+                schema,
+                ..
+            } => {
+                write!(
+                    f,
+                    "Postgres({url}, user={username:?}, schema={schema:?}, password=***)"
+                )
             }
         }
     }
@@ -48,7 +61,12 @@ pub struct ConnectOptions {
 
 impl ConnectOptions {
     pub fn new(target: Target) -> Self {
-        ConnectOptions { target, pool_min: 0, pool_max: 10, acquire_timeout: Duration::from_secs(5) }
+        ConnectOptions {
+            target,
+            pool_min: 0,
+            pool_max: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -62,23 +80,45 @@ impl Store {
             Target::SqliteFile(path) => {
                 let shown = path.display().to_string();
                 if shown.contains('?') || shown.contains('#') {
-                    return Err(StoreError::Unavailable(format!("unsupported SQLite path '{shown}'")));
+                    return Err(StoreError::Unavailable(format!(
+                        "unsupported SQLite path '{shown}'"
+                    )));
                 }
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|e| {
-                        StoreError::Unavailable(format!("cannot create the data folder {}: {e}", dir.display()))
+                        StoreError::Unavailable(format!(
+                            "cannot create the data folder {}: {e}",
+                            dir.display()
+                        ))
                     })?;
                 }
-                (Backend::Sqlite, format!("sqlite://{shown}?mode=rwc"), sqlite_pragmas(true))
+                (
+                    Backend::Sqlite,
+                    format!("sqlite://{shown}?mode=rwc"),
+                    sqlite_pragmas(true),
+                )
             }
-            Target::SqliteMemory => (Backend::Sqlite, "sqlite::memory:".to_string(), sqlite_pragmas(false)),
-            Target::Postgres { url, username, password, schema } => {
-                let mut u = url::Url::parse(url).map_err(|e| StoreError::Unavailable(format!("invalid database URL: {e}")))?;
+            Target::SqliteMemory => (
+                Backend::Sqlite,
+                "sqlite::memory:".to_string(),
+                sqlite_pragmas(false),
+            ),
+            Target::Postgres {
+                url,
+                username,
+                password,
+                schema,
+            } => {
+                let mut u = url::Url::parse(url)
+                    .map_err(|e| StoreError::Unavailable(format!("invalid database URL: {e}")))?;
                 if let Some(user) = username {
-                    u.set_username(user).map_err(|_| StoreError::Unavailable("invalid database user name".into()))?;
+                    u.set_username(user).map_err(|_| {
+                        StoreError::Unavailable("invalid database user name".into())
+                    })?;
                 }
                 if let Some(pw) = password {
-                    u.set_password(Some(pw)).map_err(|_| StoreError::Unavailable("invalid database password".into()))?;
+                    u.set_password(Some(pw))
+                        .map_err(|_| StoreError::Unavailable("invalid database password".into()))?;
                 }
                 let setup = match schema {
                     Some(s) => {
@@ -90,14 +130,22 @@ impl Store {
                 (Backend::Postgres, u.to_string(), setup)
             }
         };
-        let connect_opts = AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Unavailable(redact(&e.to_string())))?;
+        let connect_opts = AnyConnectOptions::from_str(&url)
+            .map_err(|e| StoreError::Unavailable(redact(&e.to_string())))?;
         let in_memory = matches!(opts.target, Target::SqliteMemory);
 
         // PostgreSQL: create the schema before anything uses it as search path.
-        if let Target::Postgres { schema: Some(schema), .. } = &opts.target {
+        if let Target::Postgres {
+            schema: Some(schema),
+            ..
+        } = &opts.target
+        {
             use sqlx::ConnectOptions as _;
             let mut conn = connect_opts.connect().await?;
-            conn.execute(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))).await?;
+            conn.execute(AssertSqlSafe(format!(
+                "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
+            )))
+            .await?;
         }
 
         let setup = Arc::new(setup);
@@ -118,13 +166,19 @@ impl Store {
             pool = pool.idle_timeout(None).max_lifetime(None);
         }
         let pool = pool.connect_with(connect_opts).await?;
-        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
         Ok(Store { pool, backend })
     }
 }
 
 fn sqlite_pragmas(file: bool) -> Vec<String> {
-    let mut v = vec!["PRAGMA foreign_keys = ON".to_string(), "PRAGMA busy_timeout = 10000".to_string()];
+    let mut v = vec![
+        "PRAGMA foreign_keys = ON".to_string(),
+        "PRAGMA busy_timeout = 10000".to_string(),
+    ];
     if file {
         v.push("PRAGMA journal_mode = WAL".to_string());
         v.push("PRAGMA synchronous = NORMAL".to_string());
@@ -134,10 +188,18 @@ fn sqlite_pragmas(file: bool) -> Vec<String> {
 
 fn validate_identifier(s: &str) -> Result<()> {
     let mut chars = s.chars();
-    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
         && s.len() <= 63;
-    if ok { Ok(()) } else { Err(StoreError::Unavailable(format!("invalid schema name '{s}'"))) }
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Unavailable(format!(
+            "invalid schema name '{s}'"
+        )))
+    }
 }
 
 /// Hide a password that a driver error might quote from a URL.
@@ -160,7 +222,10 @@ mod tests {
 
     #[test]
     fn redacts_passwords_in_urls() {
-        assert_eq!(redact("bad url postgres://u:secret@h/db"), "bad url postgres://u:***@h/db");
+        assert_eq!(
+            redact("bad url postgres://u:secret@h/db"),
+            "bad url postgres://u:***@h/db"
+        );
         assert_eq!(redact("no creds here"), "no creds here");
     }
 

@@ -3,9 +3,11 @@
 use crate::bulk::{self, V};
 use crate::{Result, Store, StoreError, flag};
 use portcullis_model::records::*;
-use portcullis_model::repr::{ClientRepresentation, ClientScopeRepresentation, MultiAttributes, RealmRepresentation};
-use sqlx::Row;
+use portcullis_model::repr::{
+    ClientRepresentation, ClientScopeRepresentation, MultiAttributes, RealmRepresentation,
+};
 use sqlx::AnyConnection;
+use sqlx::Row;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use zeroize::Zeroizing;
 
@@ -36,15 +38,21 @@ impl Store {
     }
 
     pub async fn realm_names(&self) -> Result<Vec<String>> {
-        let rows = sqlx::query("SELECT name FROM realm ORDER BY name").fetch_all(&self.pool).await?;
-        rows.iter().map(|r| Ok(r.try_get::<String, _>(0)?)).collect()
+        let rows = sqlx::query("SELECT name FROM realm ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>(0)?))
+            .collect()
     }
 
     pub async fn get_realm(&self, name: &str) -> Result<Option<RealmRecord>> {
-        let row = sqlx::query("SELECT id, name, enabled, default_role_id, settings FROM realm WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, name, enabled, default_role_id, settings FROM realm WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| realm_record(&r)).transpose()
     }
 
@@ -53,18 +61,31 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         insert_clients(&mut tx, std::slice::from_ref(&link.client)).await?;
         insert_roles(&mut tx, &link.roles).await?;
-        insert_pairs(&mut tx, "role_composite", "parent_id", "child_id", &link.composites).await?;
+        insert_pairs(
+            &mut tx,
+            "role_composite",
+            "parent_id",
+            "child_id",
+            &link.composites,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// A client by its `clientId`.
-    pub async fn client_by_client_id(&self, realm_id: &str, client_id: &str) -> Result<Option<ClientRecord>> {
-        let row = sqlx::query("SELECT id, client_id, secret, repr FROM client WHERE realm_id = $1 AND client_id = $2")
-            .bind(realm_id)
-            .bind(client_id)
-            .fetch_optional(&self.pool)
-            .await?;
+    pub async fn client_by_client_id(
+        &self,
+        realm_id: &str,
+        client_id: &str,
+    ) -> Result<Option<ClientRecord>> {
+        let row = sqlx::query(
+            "SELECT id, client_id, secret, repr FROM client WHERE realm_id = $1 AND client_id = $2",
+        )
+        .bind(realm_id)
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| {
             Ok(ClientRecord {
                 id: r.try_get(0)?,
@@ -80,7 +101,9 @@ impl Store {
     /// Read a whole realm back (export). Collections come sorted by id; export orders them.
     pub async fn load_realm_image(&self, name: &str) -> Result<Option<RealmImage>> {
         let mut conn = self.pool.acquire().await?;
-        let Some(realm) = self.get_realm(name).await? else { return Ok(None) };
+        let Some(realm) = self.get_realm(name).await? else {
+            return Ok(None);
+        };
         let rid = realm.id.clone();
         let c = &mut *conn;
 
@@ -137,35 +160,40 @@ impl Store {
         .into_iter()
         .map(|(_, g)| g)
         .collect();
-        let clients = sqlx::query("SELECT id, client_id, secret, repr FROM client WHERE realm_id = $1 ORDER BY id")
-            .bind(&rid)
-            .fetch_all(&mut *c)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(ClientRecord {
-                    id: r.try_get(0)?,
-                    realm_id: rid.clone(),
-                    client_id: r.try_get(1)?,
-                    secret: r.try_get::<Option<String>, _>(2)?.map(Zeroizing::new),
-                    repr: serde_json::from_str::<ClientRepresentation>(&r.try_get::<String, _>(3)?)?,
-                })
+        let clients = sqlx::query(
+            "SELECT id, client_id, secret, repr FROM client WHERE realm_id = $1 ORDER BY id",
+        )
+        .bind(&rid)
+        .fetch_all(&mut *c)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ClientRecord {
+                id: r.try_get(0)?,
+                realm_id: rid.clone(),
+                client_id: r.try_get(1)?,
+                secret: r.try_get::<Option<String>, _>(2)?.map(Zeroizing::new),
+                repr: serde_json::from_str::<ClientRepresentation>(&r.try_get::<String, _>(3)?)?,
             })
-            .collect::<Result<Vec<_>>>()?;
-        let client_scopes = sqlx::query("SELECT id, name, repr FROM client_scope WHERE realm_id = $1 ORDER BY id")
-            .bind(&rid)
-            .fetch_all(&mut *c)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(ClientScopeRecord {
-                    id: r.try_get(0)?,
-                    realm_id: rid.clone(),
-                    name: r.try_get(1)?,
-                    repr: serde_json::from_str::<ClientScopeRepresentation>(&r.try_get::<String, _>(2)?)?,
+        })
+        .collect::<Result<Vec<_>>>()?;
+        let client_scopes =
+            sqlx::query("SELECT id, name, repr FROM client_scope WHERE realm_id = $1 ORDER BY id")
+                .bind(&rid)
+                .fetch_all(&mut *c)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(ClientScopeRecord {
+                        id: r.try_get(0)?,
+                        realm_id: rid.clone(),
+                        name: r.try_get(1)?,
+                        repr: serde_json::from_str::<ClientScopeRepresentation>(
+                            &r.try_get::<String, _>(2)?,
+                        )?,
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>>>()?;
         let mappers = sqlx::query(
             "SELECT id, COALESCE(client_uuid, client_scope_id), name, protocol, mapper_type, config FROM protocol_mapper WHERE realm_id = $1 ORDER BY id",
         )
@@ -186,7 +214,10 @@ impl Store {
         .collect::<Result<Vec<_>>>()?;
         let mut scope_links = Vec::new();
         for (sql, _) in [
-            ("SELECT realm_id, scope_id, default_scope FROM realm_default_scope WHERE realm_id = $1 ORDER BY 1, 2", ()),
+            (
+                "SELECT realm_id, scope_id, default_scope FROM realm_default_scope WHERE realm_id = $1 ORDER BY 1, 2",
+                (),
+            ),
             (
                 "SELECT l.client_uuid, l.scope_id, l.default_scope FROM client_scope_link l JOIN client c ON c.id = l.client_uuid WHERE c.realm_id = $1 ORDER BY 1, 2",
                 (),
@@ -242,9 +273,15 @@ pub(crate) fn realm_record(r: &sqlx::any::AnyRow) -> Result<RealmRecord> {
     })
 }
 
-async fn pairs(c: &mut AnyConnection, sql: &'static str, realm_id: &str) -> Result<Vec<(String, String)>> {
+async fn pairs(
+    c: &mut AnyConnection,
+    sql: &'static str,
+    realm_id: &str,
+) -> Result<Vec<(String, String)>> {
     let rows = sqlx::query(sql).bind(realm_id).fetch_all(&mut *c).await?;
-    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
 }
 
 async fn delete_by_name(c: &mut AnyConnection, name: &str) -> Result<bool> {
@@ -264,7 +301,10 @@ async fn delete_by_name(c: &mut AnyConnection, name: &str) -> Result<bool> {
         .execute(&mut *c)
         .await?;
     // Foreign keys cascade from the realm row to everything else.
-    sqlx::query("DELETE FROM realm WHERE id = $1").bind(&id).execute(&mut *c).await?;
+    sqlx::query("DELETE FROM realm WHERE id = $1")
+        .bind(&id)
+        .execute(&mut *c)
+        .await?;
     Ok(true)
 }
 
@@ -277,7 +317,10 @@ async fn insert_image(c: &mut AnyConnection, image: &RealmImage, now_ms: i64) ->
         .await?
         .try_get(0)?;
     if exists > 0 {
-        return Err(StoreError::Conflict(format!("Realm {} already exists", realm.name)));
+        return Err(StoreError::Conflict(format!(
+            "Realm {} already exists",
+            realm.name
+        )));
     }
     sqlx::query("INSERT INTO realm (id, name, enabled, default_role_id, settings, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&realm.id)
@@ -290,13 +333,27 @@ async fn insert_image(c: &mut AnyConnection, image: &RealmImage, now_ms: i64) ->
         .await?;
     insert_clients(c, &image.clients).await?;
     insert_roles(c, &image.roles).await?;
-    insert_pairs(c, "role_composite", "parent_id", "child_id", &image.composites).await?;
+    insert_pairs(
+        c,
+        "role_composite",
+        "parent_id",
+        "child_id",
+        &image.composites,
+    )
+    .await?;
     // Parents before children, so the self-reference holds at every insert.
     let groups = parents_first(&image.groups);
     bulk::insert(
         c,
         "grp",
-        &["id", "realm_id", "parent_id", "name", "description", "attributes"],
+        &[
+            "id",
+            "realm_id",
+            "parent_id",
+            "name",
+            "description",
+            "attributes",
+        ],
         groups
             .iter()
             .map(|g| {
@@ -317,7 +374,10 @@ async fn insert_image(c: &mut AnyConnection, image: &RealmImage, now_ms: i64) ->
         c,
         "realm_default_group",
         &["realm_id", "group_id"],
-        image.default_group_ids.iter().map(|g| vec![V::from(&realm.id), V::from(g)]),
+        image
+            .default_group_ids
+            .iter()
+            .map(|g| vec![V::from(&realm.id), V::from(g)]),
     )
     .await?;
     bulk::insert(
@@ -327,7 +387,14 @@ async fn insert_image(c: &mut AnyConnection, image: &RealmImage, now_ms: i64) ->
         image
             .client_scopes
             .iter()
-            .map(|s| Ok(vec![V::from(&s.id), V::from(&s.realm_id), V::from(&s.name), V::from(serde_json::to_string(&s.repr)?)]))
+            .map(|s| {
+                Ok(vec![
+                    V::from(&s.id),
+                    V::from(&s.realm_id),
+                    V::from(&s.name),
+                    V::from(serde_json::to_string(&s.repr)?),
+                ])
+            })
             .collect::<Result<Vec<_>>>()?,
     )
     .await?;
@@ -335,7 +402,16 @@ async fn insert_image(c: &mut AnyConnection, image: &RealmImage, now_ms: i64) ->
     bulk::insert(
         c,
         "protocol_mapper",
-        &["id", "realm_id", "client_uuid", "client_scope_id", "name", "protocol", "mapper_type", "config"],
+        &[
+            "id",
+            "realm_id",
+            "client_uuid",
+            "client_scope_id",
+            "name",
+            "protocol",
+            "mapper_type",
+            "config",
+        ],
         image
             .mappers
             .iter()
@@ -359,26 +435,58 @@ async fn insert_image(c: &mut AnyConnection, image: &RealmImage, now_ms: i64) ->
             .collect::<Result<Vec<_>>>()?,
     )
     .await?;
-    let (realm_links, client_links): (Vec<&ScopeLink>, Vec<&ScopeLink>) =
-        image.scope_links.iter().partition(|l| l.owner_id == realm.id);
+    let (realm_links, client_links): (Vec<&ScopeLink>, Vec<&ScopeLink>) = image
+        .scope_links
+        .iter()
+        .partition(|l| l.owner_id == realm.id);
     bulk::insert(
         c,
         "realm_default_scope",
         &["realm_id", "scope_id", "default_scope"],
-        realm_links.iter().map(|l| vec![V::from(&l.owner_id), V::from(&l.scope_id), V::from(l.default_scope)]),
+        realm_links.iter().map(|l| {
+            vec![
+                V::from(&l.owner_id),
+                V::from(&l.scope_id),
+                V::from(l.default_scope),
+            ]
+        }),
     )
     .await?;
     bulk::insert(
         c,
         "client_scope_link",
         &["client_uuid", "scope_id", "default_scope"],
-        client_links.iter().map(|l| vec![V::from(&l.owner_id), V::from(&l.scope_id), V::from(l.default_scope)]),
+        client_links.iter().map(|l| {
+            vec![
+                V::from(&l.owner_id),
+                V::from(&l.scope_id),
+                V::from(l.default_scope),
+            ]
+        }),
     )
     .await?;
-    let (client_scopes, scope_scopes): (Vec<(String, String)>, Vec<(String, String)>) =
-        image.scope_mappings.iter().cloned().partition(|(owner, _)| client_ids.contains(owner.as_str()));
-    insert_pairs(c, "client_role_scope", "client_uuid", "role_id", &client_scopes).await?;
-    insert_pairs(c, "client_scope_role_scope", "scope_id", "role_id", &scope_scopes).await?;
+    type Pairs = Vec<(String, String)>;
+    let (client_scopes, scope_scopes): (Pairs, Pairs) = image
+        .scope_mappings
+        .iter()
+        .cloned()
+        .partition(|(owner, _)| client_ids.contains(owner.as_str()));
+    insert_pairs(
+        c,
+        "client_role_scope",
+        "client_uuid",
+        "role_id",
+        &client_scopes,
+    )
+    .await?;
+    insert_pairs(
+        c,
+        "client_scope_role_scope",
+        "scope_id",
+        "role_id",
+        &scope_scopes,
+    )
+    .await?;
     crate::user::insert_users(c, &image.users).await?;
     Ok(())
 }
@@ -408,7 +516,15 @@ pub(crate) async fn insert_roles(c: &mut AnyConnection, roles: &[RoleRecord]) ->
     bulk::insert(
         c,
         "role",
-        &["id", "realm_id", "client_id", "container_id", "name", "description", "attributes"],
+        &[
+            "id",
+            "realm_id",
+            "client_id",
+            "container_id",
+            "name",
+            "description",
+            "attributes",
+        ],
         roles
             .iter()
             .map(|r| {
@@ -427,15 +543,33 @@ pub(crate) async fn insert_roles(c: &mut AnyConnection, roles: &[RoleRecord]) ->
     .await
 }
 
-pub(crate) async fn insert_pairs(c: &mut AnyConnection, table: &str, a: &str, b: &str, rows: &[(String, String)]) -> Result<()> {
-    bulk::insert(c, table, &[a, b], rows.iter().map(|(x, y)| vec![V::from(x), V::from(y)])).await
+pub(crate) async fn insert_pairs(
+    c: &mut AnyConnection,
+    table: &str,
+    a: &str,
+    b: &str,
+    rows: &[(String, String)],
+) -> Result<()> {
+    bulk::insert(
+        c,
+        table,
+        &[a, b],
+        rows.iter().map(|(x, y)| vec![V::from(x), V::from(y)]),
+    )
+    .await
 }
 
 fn parents_first(groups: &[GroupRecord]) -> Vec<&GroupRecord> {
     let by_id: HashMap<&str, &GroupRecord> = groups.iter().map(|g| (g.id.as_str(), g)).collect();
     let mut done: HashSet<&str> = HashSet::new();
     let mut out = Vec::with_capacity(groups.len());
-    fn visit<'a>(g: &'a GroupRecord, by_id: &HashMap<&str, &'a GroupRecord>, done: &mut HashSet<&'a str>, out: &mut Vec<&'a GroupRecord>, depth: usize) {
+    fn visit<'a>(
+        g: &'a GroupRecord,
+        by_id: &HashMap<&str, &'a GroupRecord>,
+        done: &mut HashSet<&'a str>,
+        out: &mut Vec<&'a GroupRecord>,
+        depth: usize,
+    ) {
         if done.contains(g.id.as_str()) || depth > 10_000 {
             return;
         }

@@ -3,8 +3,8 @@
 use crate::bulk::{self, V};
 use crate::{Result, Store, StoreError, flag};
 use portcullis_model::records::*;
-use sqlx::Row;
 use sqlx::AnyConnection;
+use sqlx::Row;
 use std::collections::HashMap;
 
 /// Users per batch when writing; bounds the memory of one multi-row statement.
@@ -54,7 +54,12 @@ pub(crate) async fn insert_users(c: &mut AnyConnection, users: &[UserImage]) -> 
             &["user_id", "name", "value", "position"],
             chunk.iter().flat_map(|u| {
                 u.attributes.iter().enumerate().map(|(i, (k, v))| {
-                    vec![V::from(&u.user.id), V::from(k), V::from(v), V::from(i as i64)]
+                    vec![
+                        V::from(&u.user.id),
+                        V::from(k),
+                        V::from(v),
+                        V::from(i as i64),
+                    ]
                 })
             }),
         )
@@ -63,13 +68,21 @@ pub(crate) async fn insert_users(c: &mut AnyConnection, users: &[UserImage]) -> 
             c,
             "user_required_action",
             &["user_id", "action"],
-            chunk.iter().flat_map(|u| u.required_actions.iter().map(|a| vec![V::from(&u.user.id), V::from(a)])),
+            chunk.iter().flat_map(|u| {
+                u.required_actions
+                    .iter()
+                    .map(|a| vec![V::from(&u.user.id), V::from(a)])
+            }),
         )
         .await?;
         let mut creds = Vec::new();
         for u in chunk {
             for cr in &u.credentials {
-                let CredentialSecret::Stored { secret_data, credential_data } = &cr.secret else {
+                let CredentialSecret::Stored {
+                    secret_data,
+                    credential_data,
+                } = &cr.secret
+                else {
                     return Err(StoreError::Corrupt(format!(
                         "credential {} of user {} was not hashed before storing",
                         cr.id, u.user.username
@@ -90,7 +103,16 @@ pub(crate) async fn insert_users(c: &mut AnyConnection, users: &[UserImage]) -> 
         bulk::insert(
             c,
             "credential",
-            &["id", "user_id", "type", "user_label", "created_date", "priority", "secret_data", "credential_data"],
+            &[
+                "id",
+                "user_id",
+                "type",
+                "user_label",
+                "created_date",
+                "priority",
+                "secret_data",
+                "credential_data",
+            ],
             creds,
         )
         .await?;
@@ -98,14 +120,22 @@ pub(crate) async fn insert_users(c: &mut AnyConnection, users: &[UserImage]) -> 
             c,
             "user_group",
             &["user_id", "group_id"],
-            chunk.iter().flat_map(|u| u.group_ids.iter().map(|g| vec![V::from(&u.user.id), V::from(g)])),
+            chunk.iter().flat_map(|u| {
+                u.group_ids
+                    .iter()
+                    .map(|g| vec![V::from(&u.user.id), V::from(g)])
+            }),
         )
         .await?;
         bulk::insert(
             c,
             "user_role",
             &["user_id", "role_id"],
-            chunk.iter().flat_map(|u| u.role_ids.iter().map(|r| vec![V::from(&u.user.id), V::from(r)])),
+            chunk.iter().flat_map(|u| {
+                u.role_ids
+                    .iter()
+                    .map(|r| vec![V::from(&u.user.id), V::from(r)])
+            }),
         )
         .await?;
     }
@@ -238,7 +268,11 @@ FROM role r JOIN granted g ON r.id = g.id
 ORDER BY r.client_id, r.name";
 
 impl Store {
-    pub async fn find_user_by_username(&self, realm_id: &str, username: &str) -> Result<Option<UserRecord>> {
+    pub async fn find_user_by_username(
+        &self,
+        realm_id: &str,
+        username: &str,
+    ) -> Result<Option<UserRecord>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM user_entity u WHERE u.realm_id = $1 AND u.username = $2"
         )))
@@ -250,11 +284,13 @@ impl Store {
     }
 
     pub async fn count_users(&self, realm_id: &str) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM user_entity WHERE realm_id = $1")
-            .bind(realm_id)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?)
+        Ok(
+            sqlx::query("SELECT COUNT(*) FROM user_entity WHERE realm_id = $1")
+                .bind(realm_id)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?,
+        )
     }
 
     /// Add users to an existing realm in one transaction (credentials must be hashed).
@@ -283,12 +319,19 @@ WITH RECURSIVE
 SELECT COUNT(*) FROM user_entity u WHERE u.enabled = 1 AND (
   u.id IN (SELECT ur.user_id FROM user_role ur JOIN holders h ON ur.role_id = h.id)
   OR u.id IN (SELECT ug.user_id FROM user_group ug JOIN groups_with w ON ug.group_id = w.id))";
-        Ok(sqlx::query(sql).bind(role_id).fetch_one(&self.pool).await?.try_get(0)?)
+        Ok(sqlx::query(sql)
+            .bind(role_id)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
     }
 
     /// Every role the user holds, through groups, ancestor groups and composites.
     pub async fn effective_roles(&self, user_id: &str) -> Result<Vec<RoleRecord>> {
-        let rows = sqlx::query(EFFECTIVE_ROLES).bind(user_id).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(EFFECTIVE_ROLES)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(RoleRecord {
@@ -320,7 +363,10 @@ SELECT COUNT(*) FROM user_entity u WHERE u.enabled = 1 AND (
                     user_label: r.try_get(2)?,
                     created_date: r.try_get(3)?,
                     priority: r.try_get(4)?,
-                    secret: CredentialSecret::Stored { secret_data: r.try_get(5)?, credential_data: r.try_get(6)? },
+                    secret: CredentialSecret::Stored {
+                        secret_data: r.try_get(5)?,
+                        credential_data: r.try_get(6)?,
+                    },
                 })
             })
             .collect()

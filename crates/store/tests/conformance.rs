@@ -4,6 +4,8 @@
 //! it); each test gets a fresh schema there, and a fresh SQLite file here, so tests are
 //! independent and may run in parallel.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on failure
+
 use portcullis_model::import::{BuildContext, build};
 use portcullis_model::records::*;
 use portcullis_model::repr::*;
@@ -17,10 +19,15 @@ struct Db {
 
 async fn sqlite() -> Db {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::connect(&ConnectOptions::new(DbTarget::SqliteFile(dir.path().join("data/portcullis.db"))))
-        .await
-        .expect("sqlite connect");
-    Db { store, _dir: Some(dir) }
+    let store = Store::connect(&ConnectOptions::new(DbTarget::SqliteFile(
+        dir.path().join("data/portcullis.db"),
+    )))
+    .await
+    .expect("sqlite connect");
+    Db {
+        store,
+        _dir: Some(dir),
+    }
 }
 
 fn pg_url() -> String {
@@ -30,7 +37,12 @@ fn pg_url() -> String {
 }
 
 fn pg_target(schema: &str) -> DbTarget {
-    DbTarget::Postgres { url: pg_url(), username: None, password: None, schema: Some(schema.to_string()) }
+    DbTarget::Postgres {
+        url: pg_url(),
+        username: None,
+        password: None,
+        schema: Some(schema.to_string()),
+    }
 }
 
 fn fresh_schema() -> String {
@@ -38,7 +50,9 @@ fn fresh_schema() -> String {
 }
 
 async fn postgres() -> Db {
-    let store = Store::connect(&ConnectOptions::new(pg_target(&fresh_schema()))).await.expect("postgres connect");
+    let store = Store::connect(&ConnectOptions::new(pg_target(&fresh_schema())))
+        .await
+        .expect("postgres connect");
     Db { store, _dir: None }
 }
 
@@ -107,7 +121,14 @@ fn sample() -> RealmRepresentation {
 }
 
 fn image_of(rep: RealmRepresentation) -> RealmImage {
-    build(rep, &BuildContext { now_ms: 1_700_000_000_000 }).expect("valid sample").image
+    build(
+        rep,
+        &BuildContext {
+            now_ms: 1_700_000_000_000,
+        },
+    )
+    .expect("valid sample")
+    .image
 }
 
 fn export_json(image: &RealmImage) -> serde_json::Value {
@@ -122,11 +143,23 @@ async fn realm_round_trips(store: Store) {
     let image = image_of(sample());
     store.create_realm(&image, 1).await.expect("create");
     assert_eq!(store.realm_names().await.unwrap(), vec!["acme".to_string()]);
-    let realm = store.get_realm("acme").await.unwrap().expect("realm exists");
+    let realm = store
+        .get_realm("acme")
+        .await
+        .unwrap()
+        .expect("realm exists");
     assert_eq!(realm, image.realm);
-    let loaded = store.load_realm_image("acme").await.unwrap().expect("image");
+    let loaded = store
+        .load_realm_image("acme")
+        .await
+        .unwrap()
+        .expect("image");
     assert_eq!(export_json(&loaded), export_json(&image));
-    assert_eq!(loaded.users.len(), 4, "three users and the worker's service account");
+    assert_eq!(
+        loaded.users.len(),
+        4,
+        "three users and the worker's service account"
+    );
     assert!(store.load_realm_image("nope").await.unwrap().is_none());
 }
 
@@ -150,7 +183,10 @@ async fn failed_write_leaves_nothing(store: Store) {
     dup.user.id = new_id();
     dup.credentials.clear();
     image.users.push(dup);
-    assert!(matches!(store.create_realm(&image, 1).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.create_realm(&image, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
     assert!(store.realm_names().await.unwrap().is_empty());
     assert!(store.get_realm("acme").await.unwrap().is_none());
     // And the same realm, valid, can then be written.
@@ -161,14 +197,43 @@ async fn effective_roles_follow_groups_parents_and_composites(store: Store) {
     let image = image_of(sample());
     store.create_realm(&image, 1).await.unwrap();
     let realm = store.get_realm("acme").await.unwrap().unwrap();
-    let alice = store.find_user_by_username(&realm.id, "alice").await.unwrap().unwrap();
-    let names: BTreeSet<String> = store.effective_roles(&alice.id).await.unwrap().into_iter().map(|r| r.name).collect();
+    let alice = store
+        .find_user_by_username(&realm.id, "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let names: BTreeSet<String> = store
+        .effective_roles(&alice.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
     // root (no roles) -> admins (admin -> editor -> viewer, app-admin) -> staff (viewer)
-    let expected: BTreeSet<String> = ["admin", "editor", "viewer", "app-admin"].iter().map(|s| s.to_string()).collect();
+    let expected: BTreeSet<String> = ["admin", "editor", "viewer", "app-admin"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     assert_eq!(names, expected);
-    let bob = store.find_user_by_username(&realm.id, "bob").await.unwrap().unwrap();
-    let names: BTreeSet<String> = store.effective_roles(&bob.id).await.unwrap().into_iter().map(|r| r.name).collect();
-    assert_eq!(names, ["auditor", "app-user"].iter().map(|s| s.to_string()).collect());
+    let bob = store
+        .find_user_by_username(&realm.id, "bob")
+        .await
+        .unwrap()
+        .unwrap();
+    let names: BTreeSet<String> = store
+        .effective_roles(&bob.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["auditor", "app-user"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    );
 }
 
 async fn delete_removes_everything(store: Store) {
@@ -196,32 +261,73 @@ async fn replace_swaps_the_realm(store: Store) {
 async fn users_lookups(store: Store) {
     store.create_realm(&image_of(sample()), 1).await.unwrap();
     let realm = store.get_realm("acme").await.unwrap().unwrap();
-    let alice = store.find_user_by_username(&realm.id, "ALICE").await.unwrap().expect("case-insensitive");
+    let alice = store
+        .find_user_by_username(&realm.id, "ALICE")
+        .await
+        .unwrap()
+        .expect("case-insensitive");
     assert_eq!(alice.username, "alice");
     assert_eq!(alice.email.as_deref(), Some("alice@example.com"));
     assert!(alice.enabled);
-    let carol = store.find_user_by_username(&realm.id, "carol").await.unwrap().unwrap();
-    assert!(!carol.enabled, "imported users without enabled:true are disabled");
+    let carol = store
+        .find_user_by_username(&realm.id, "carol")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !carol.enabled,
+        "imported users without enabled:true are disabled"
+    );
     let creds = store.credentials(&alice.id).await.unwrap();
     assert_eq!(creds.len(), 1);
     assert_eq!(creds[0].type_, "password");
-    assert!(store.find_user_by_username(&realm.id, "nobody").await.unwrap().is_none());
-    let sa = store.find_user_by_username(&realm.id, "service-account-worker").await.unwrap().expect("service account");
+    assert!(
+        store
+            .find_user_by_username(&realm.id, "nobody")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let sa = store
+        .find_user_by_username(&realm.id, "service-account-worker")
+        .await
+        .unwrap()
+        .expect("service account");
     assert!(sa.service_account_client_id.is_some());
-    let app = store.client_by_client_id(&realm.id, "app").await.unwrap().expect("client");
+    let app = store
+        .client_by_client_id(&realm.id, "app")
+        .await
+        .unwrap()
+        .expect("client");
     assert_eq!(app.secret.as_deref().map(String::as_str), Some("s3cret"));
-    let role = store.realm_role(&realm.id, "editor").await.unwrap().expect("role");
+    let role = store
+        .realm_role(&realm.id, "editor")
+        .await
+        .unwrap()
+        .expect("role");
     assert_eq!(role.name, "editor");
 }
 
 async fn role_holders_counted_through_groups_and_composites(store: Store) {
     store.create_realm(&image_of(sample()), 1).await.unwrap();
     let realm = store.get_realm("acme").await.unwrap().unwrap();
-    let viewer = store.realm_role(&realm.id, "viewer").await.unwrap().unwrap();
+    let viewer = store
+        .realm_role(&realm.id, "viewer")
+        .await
+        .unwrap()
+        .unwrap();
     // alice through /staff (and admin composites); carol is disabled; bob has no viewer.
     assert_eq!(store.count_role_holders(&viewer.id).await.unwrap(), 1);
-    let auditor = store.realm_role(&realm.id, "auditor").await.unwrap().unwrap();
-    assert_eq!(store.count_role_holders(&auditor.id).await.unwrap(), 1, "bob; carol is disabled");
+    let auditor = store
+        .realm_role(&realm.id, "auditor")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.count_role_holders(&auditor.id).await.unwrap(),
+        1,
+        "bob; carol is disabled"
+    );
 }
 
 async fn pool_answers_ping(store: Store) {
@@ -229,7 +335,10 @@ async fn pool_answers_ping(store: Store) {
     let stats = store.pool_stats();
     assert!(stats.max >= 1);
     store.close().await;
-    assert!(matches!(store.ping().await, Err(StoreError::Unavailable(_))));
+    assert!(matches!(
+        store.ping().await,
+        Err(StoreError::Unavailable(_))
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -238,13 +347,21 @@ async fn postgres_nodes_starting_together_migrate_once() {
     let mut tasks = Vec::new();
     for _ in 0..4 {
         let target = pg_target(&schema);
-        tasks.push(tokio::spawn(async move { Store::connect(&ConnectOptions::new(target)).await.map(|_| ()) }));
+        tasks.push(tokio::spawn(async move {
+            Store::connect(&ConnectOptions::new(target))
+                .await
+                .map(|_| ())
+        }));
     }
     for t in tasks {
-        t.await.expect("task").expect("every node connects and finds the schema migrated");
+        t.await
+            .expect("task")
+            .expect("every node connects and finds the schema migrated");
     }
     // A fifth start finds everything applied and changes nothing.
-    let store = Store::connect(&ConnectOptions::new(pg_target(&schema))).await.unwrap();
+    let store = Store::connect(&ConnectOptions::new(pg_target(&schema)))
+        .await
+        .unwrap();
     store.create_realm(&image_of(sample()), 1).await.unwrap();
 }
 
@@ -253,7 +370,9 @@ async fn sqlite_restart_keeps_data() {
     let dir = tempfile::tempdir().unwrap();
     let target = DbTarget::SqliteFile(dir.path().join("portcullis.db"));
     {
-        let store = Store::connect(&ConnectOptions::new(target.clone())).await.unwrap();
+        let store = Store::connect(&ConnectOptions::new(target.clone()))
+            .await
+            .unwrap();
         store.create_realm(&image_of(sample()), 1).await.unwrap();
         store.close().await;
     }
@@ -270,7 +389,9 @@ async fn unreachable_postgres_is_reported_not_hung() {
         schema: None,
     });
     opts.acquire_timeout = std::time::Duration::from_secs(2);
-    let err = Store::connect(&opts).await.expect_err("nothing listens on port 1");
+    let err = Store::connect(&opts)
+        .await
+        .expect_err("nothing listens on port 1");
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     assert!(!err.to_string().contains("pw-not-shown"));
 }

@@ -102,7 +102,12 @@ pub struct CommandOption {
     pub help: &'static str,
 }
 
-const fn arg(name: &'static str, command: Command, kind: Kind, help: &'static str) -> CommandOption {
+const fn arg(
+    name: &'static str,
+    command: Command,
+    kind: Kind,
+    help: &'static str,
+) -> CommandOption {
     CommandOption {
         name,
         command,
@@ -225,7 +230,10 @@ pub(crate) struct CommandLine {
 
 /// Where `config-file` points according to the command line (`--config-file`, `-cf`), if given.
 pub(crate) fn config_file_arg(args: &[OsString]) -> Option<String> {
-    let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let mut found = None;
     let mut i = 0;
     while i < args.len() {
@@ -299,7 +307,8 @@ pub(crate) fn parse_args(raw: &[OsString]) -> Result<Parsed, ConfigError> {
         all: false,
     };
     for (typed, spec, value) in early {
-        line.options.push(config_option(command, typed, spec, value)?);
+        line.options
+            .push(config_option(command, typed, spec, value)?);
     }
     while let Some(token) = args.get(i) {
         i += 1;
@@ -316,13 +325,27 @@ pub(crate) fn parse_args(raw: &[OsString]) -> Result<Parsed, ConfigError> {
                     line.args.insert(own.name, value);
                 } else if let Some(spec) = options::option(name) {
                     let value = take_value(&typed, inline, spec.kind, &args, &mut i)?;
-                    line.options.push(config_option(command, typed, spec, value)?);
+                    line.options
+                        .push(config_option(command, typed, spec, value)?);
                 } else {
                     return Err(unknown_for(command, typed, name));
                 }
             }
             "all" if command == Command::ShowConfig && !line.all => line.all = true,
             other => {
+                // `--flag maybe`: the word was meant as the flag's value.
+                if let Some(flag) = i
+                    .checked_sub(2)
+                    .and_then(|p| args.get(p))
+                    .filter(|p| p.starts_with("--") && !p.contains('='))
+                    .filter(|p| kind_for(command, &p[2..]) == Some(Kind::Flag))
+                {
+                    return Err(ConfigError::InvalidValue {
+                        option: format!("'{flag}'"),
+                        value: other.to_owned(),
+                        expected: "Expected values are: true, false.".to_owned(),
+                    });
+                }
                 return Err(ConfigError::UnexpectedArgument {
                     given: other.to_owned(),
                     command: command.name().to_owned(),
@@ -362,7 +385,8 @@ fn command_word(
                 }
                 None => {
                     return Err(ConfigError::Invalid(
-                        "The 'bootstrap-admin' command needs a sub-command: 'user' or 'service'.".to_owned(),
+                        "The 'bootstrap-admin' command needs a sub-command: 'user' or 'service'."
+                            .to_owned(),
                     ));
                 }
             }
@@ -404,6 +428,15 @@ fn bootstrap_admin_help() -> String {
         .to_owned()
 }
 
+/// The kind of option `name` as `command` reads it.
+fn kind_for(command: Command, name: &str) -> Option<Kind> {
+    COMMAND_OPTIONS
+        .iter()
+        .find(|o| o.name == name && o.command == command)
+        .map(|o| o.kind)
+        .or_else(|| options::option(name).map(|o| o.kind))
+}
+
 /// `--name=value` → (`--name`, `name`, Some(`value`)); `-cf` is `--config-file`.
 fn split_option(token: &str) -> (String, &str, Option<&str>) {
     let (typed, inline) = match token.split_once('=') {
@@ -429,7 +462,11 @@ fn take_value(
         expected: expected_for(kind),
     };
     if let Some(v) = inline {
-        return if v.is_empty() { Err(missing()) } else { Ok(v.to_owned()) };
+        return if v.is_empty() {
+            Err(missing())
+        } else {
+            Ok(v.to_owned())
+        };
     }
     let next = args.get(*i);
     if kind == Kind::Flag {
@@ -487,7 +524,11 @@ fn unknown_for(command: Command, typed: String, name: &str) -> ConfigError {
         return ConfigError::OptionNotForCommand {
             option: typed,
             command: command.name().to_owned(),
-            applies_to: format!("the {} command{}", owners.join(" and "), plural(owners.len())),
+            applies_to: format!(
+                "the {} command{}",
+                owners.join(" and "),
+                plural(owners.len())
+            ),
         };
     }
     let candidates = COMMAND_OPTIONS
@@ -537,7 +578,11 @@ pub(crate) fn command_help(command: Command) -> String {
         .iter()
         .find(|(c, _)| *c == command)
         .map_or("", |(_, h)| *h);
-    let positional = if command == Command::ShowConfig { " [all]" } else { "" };
+    let positional = if command == Command::ShowConfig {
+        " [all]"
+    } else {
+        ""
+    };
     let _ = writeln!(
         out,
         "Usage: portcullis {}{positional} [OPTIONS]\n\n{about}\n",
@@ -550,21 +595,35 @@ pub(crate) fn command_help(command: Command) -> String {
     if !own.is_empty() {
         out.push_str("Command options:\n");
         for o in own {
-            let _ = writeln!(out, "  --{} <{}>\n        {}", o.name, o.kind.value_name(), o.help);
+            let usage = match o.kind {
+                Kind::Flag => format!("--{}[=true|false]", o.name),
+                Kind::Choice(v) => format!("--{} <{}>", o.name, v.join("|")),
+                k => format!("--{} <{}>", o.name, k.value_name()),
+            };
+            let _ = writeln!(out, "  {usage}\n        {}", o.help);
         }
         out.push('\n');
     }
+    out.push_str(
+        "Configuration options (also KC_NAME in the environment, or name=value in the configuration file):\n",
+    );
     let mut category: Option<Category> = None;
     for o in OPTIONS.iter().filter(|o| command.reads(o)) {
         if category != Some(o.category) {
             category = Some(o.category);
-            let _ = writeln!(out, "{}:", o.category.title());
+            let _ = writeln!(out, "\n{}:", o.category.title());
         }
-        let values = match o.kind {
-            Kind::Choice(v) => v.join("|"),
-            k => k.value_name().to_owned(),
+        let usage = match o.kind {
+            Kind::Flag => format!("--{}[=true|false]", o.name),
+            Kind::Choice(v) => format!("--{} <{}>", o.name, v.join("|")),
+            k => format!("--{} <{}>", o.name, k.value_name()),
         };
-        let _ = write!(out, "  --{} <{values}>\n        {} Env: {}.", o.name, o.help, o.env);
+        let _ = write!(
+            out,
+            "  {usage}\n        {} Env: {}.",
+            o.help.replace('`', "'"),
+            o.env
+        );
         let default = o.default_text().replace('`', "");
         if !default.is_empty() {
             let _ = write!(out, " Default: {default}.");
@@ -606,7 +665,9 @@ mod tests {
 
     #[test]
     fn option_forms() {
-        let l = run("start --http-port=8081 --hostname sso.example.com --import-realm --http-enabled true");
+        let l = run(
+            "start --http-port=8081 --hostname sso.example.com --import-realm --http-enabled true",
+        );
         assert_eq!(l.command, Command::Start);
         assert_eq!(
             values(&l),
@@ -618,11 +679,20 @@ mod tests {
             ]
         );
         let l = run("start-dev --import-realm=false --import-realm FALSE");
-        assert_eq!(values(&l), vec![("import-realm", "false"), ("import-realm", "FALSE")]);
+        assert_eq!(
+            values(&l),
+            vec![("import-realm", "false"), ("import-realm", "FALSE")]
+        );
         let l = run("--config-file=x.conf start-dev -cf y.conf");
-        assert_eq!(values(&l), vec![("config-file", "x.conf"), ("config-file", "y.conf")]);
+        assert_eq!(
+            values(&l),
+            vec![("config-file", "x.conf"), ("config-file", "y.conf")]
+        );
         let l = run("start-dev --import-realm --http-port 1");
-        assert_eq!(values(&l), vec![("import-realm", "true"), ("http-port", "1")]);
+        assert_eq!(
+            values(&l),
+            vec![("import-realm", "true"), ("http-port", "1")]
+        );
     }
 
     #[test]
@@ -643,11 +713,26 @@ mod tests {
     #[test]
     fn errors() {
         let check = |line: &str, want: &str| assert_eq!(error(line), want, "{line}");
-        check("start --http-prot=1", "Unknown option: '--http-prot'. Did you mean '--http-port'?");
-        check("start --http-port", "Option '--http-port' needs a value (port).");
-        check("start --http-port --hostname x", "Option '--http-port' needs a value (port).");
-        check("start --http-port=", "Option '--http-port' needs a value (port).");
-        check("start --proxy-headers", "Option '--proxy-headers' needs a value (one of: forwarded, xforwarded).");
+        check(
+            "start --http-prot=1",
+            "Unknown option: '--http-prot'. Did you mean '--http-port'?",
+        );
+        check(
+            "start --http-port",
+            "Option '--http-port' needs a value (port).",
+        );
+        check(
+            "start --http-port --hostname x",
+            "Option '--http-port' needs a value (port).",
+        );
+        check(
+            "start --http-port=",
+            "Option '--http-port' needs a value (port).",
+        );
+        check(
+            "start --proxy-headers",
+            "Option '--proxy-headers' needs a value (one of: forwarded, xforwarded).",
+        );
         check(
             "start --file x.json",
             "Option '--file' is not available for the 'start' command; it applies to the import and export commands.",
@@ -662,12 +747,30 @@ mod tests {
         );
         check("strat", "Unknown command: 'strat'. Did you mean 'start'?");
         check("frobnicate", "Unknown command: 'frobnicate'.");
-        check("--http-port=1", "No command given. Run 'portcullis --help' for the list of commands.");
-        check("start extra", "Unexpected argument 'extra' for the 'start' command.");
-        check("bootstrap-admin usr", "Unknown command: 'bootstrap-admin usr'. Did you mean 'bootstrap-admin user'?");
-        check("bootstrap-admin user --client-id x", "Option '--client-id' is not available for the 'bootstrap-admin user' command; it applies to the bootstrap-admin service command.");
-        check("import --dri d", "Unknown option: '--dri'. Did you mean '--dir'?");
-        check("build", "The 'build' command is not available: portcullis has no build step; run 'start' directly (the '--optimized' flag is accepted and ignored).");
+        check(
+            "--http-port=1",
+            "No command given. Run 'portcullis --help' for the list of commands.",
+        );
+        check(
+            "start extra",
+            "Unexpected argument 'extra' for the 'start' command.",
+        );
+        check(
+            "bootstrap-admin usr",
+            "Unknown command: 'bootstrap-admin usr'. Did you mean 'bootstrap-admin user'?",
+        );
+        check(
+            "bootstrap-admin user --client-id x",
+            "Option '--client-id' is not available for the 'bootstrap-admin user' command; it applies to the bootstrap-admin service command.",
+        );
+        check(
+            "import --dri d",
+            "Unknown option: '--dri'. Did you mean '--dir'?",
+        );
+        check(
+            "build",
+            "The 'build' command is not available: portcullis has no build step; run 'start' directly (the '--optimized' flag is accepted and ignored).",
+        );
     }
 
     #[test]
@@ -685,7 +788,8 @@ mod tests {
         assert!(start.contains("Env: KC_HTTP_RELATIVE_PATH."));
         assert!(start.contains("Default: false (true in start-dev)."));
         let export = text("export -h");
-        assert!(export.contains("--users <value>"));
+        assert!(export.contains("--users <different_files|skip|realm_file|same_file>"));
+        assert!(start.contains("--import-realm[=true|false]"));
         assert!(!export.contains("--hostname "));
         assert!(export.contains("--db <dev-file|dev-mem|postgres>"));
     }

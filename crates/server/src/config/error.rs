@@ -41,7 +41,9 @@ pub enum ConfigError {
     },
 
     /// An option that exists, but not for this command.
-    #[error("Option '{option}' is not available for the '{command}' command; it applies to {applies_to}.")]
+    #[error(
+        "Option '{option}' is not available for the '{command}' command; it applies to {applies_to}."
+    )]
     OptionNotForCommand {
         /// The option as typed.
         option: String,

@@ -107,9 +107,7 @@ pub(crate) fn parse_postgres(raw: &str) -> Result<PgTarget, String> {
         Some(rest) => {
             let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
             if rest[..authority_end].contains(',') {
-                return Err(malformed(
-                    "several hosts are not supported; give one host",
-                ));
+                return Err(malformed("several hosts are not supported; give one host"));
             }
             format!("postgresql://{rest}")
         }
@@ -123,7 +121,10 @@ pub(crate) fn parse_postgres(raw: &str) -> Result<PgTarget, String> {
     let host = match url.host_str() {
         None | Some("") => "localhost".to_owned(),
         Some(h) if h.starts_with('[') => h.to_owned(),
-        Some(h) if h.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)) => {
+        Some(h)
+            if h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)) =>
+        {
             h.to_owned()
         }
         Some(h) => return Err(malformed(&format!("'{h}' is not a valid host"))),
@@ -242,10 +243,7 @@ pub fn mask_password(raw: &str) -> String {
         if let Some(at) = out[authority_start..authority_end].rfind('@') {
             let userinfo = &out[authority_start..authority_start + at];
             if let Some(colon) = userinfo.find(':') {
-                out.replace_range(
-                    authority_start + colon + 1..authority_start + at,
-                    MASK,
-                );
+                out.replace_range(authority_start + colon + 1..authority_start + at, MASK);
             }
         }
     }
@@ -253,7 +251,8 @@ pub fn mask_password(raw: &str) -> String {
     let mut search_from = 0;
     while let Some(found) = out[search_from..].to_ascii_lowercase().find("password=") {
         let key_start = search_from + found;
-        let preceded = key_start == 0 || matches!(out.as_bytes()[key_start - 1], b'?' | b'&' | b';');
+        let preceded =
+            key_start == 0 || matches!(out.as_bytes()[key_start - 1], b'?' | b'&' | b';');
         let value_start = key_start + "password=".len();
         if !preceded {
             search_from = value_start;
@@ -303,7 +302,10 @@ fn percent_encode(s: &str) -> String {
 mod tests {
     use super::*;
 
-    fn check(raw: &str, want: Result<(&str, Option<&str>, Option<&str>, Option<&str>), &str>) {
+    /// Expected URL, user, password and schema, or a fragment of the error.
+    type Want<'a> = Result<(&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>), &'a str>;
+
+    fn check(raw: &str, want: Want<'_>) {
         let got = parse_postgres(raw);
         match want {
             Ok((url, user, password, schema)) => {
@@ -329,11 +331,21 @@ mod tests {
         );
         check(
             "jdbc:postgresql://db:5432/keycloak?currentSchema=kc&sslmode=disable",
-            Ok(("postgres://db:5432/keycloak?sslmode=disable", None, None, Some("kc"))),
+            Ok((
+                "postgres://db:5432/keycloak?sslmode=disable",
+                None,
+                None,
+                Some("kc"),
+            )),
         );
         check(
             "jdbc:postgresql://db/kc?user=app&password=s%26cret&ApplicationName=portcullis",
-            Ok(("postgres://db/kc?application_name=portcullis", Some("app"), Some("s&cret"), None)),
+            Ok((
+                "postgres://db/kc?application_name=portcullis",
+                Some("app"),
+                Some("s&cret"),
+                None,
+            )),
         );
         check(
             "jdbc:postgresql://[::1]:5433/kc",
@@ -343,8 +355,14 @@ mod tests {
             "jdbc:postgresql://[2001:db8::7]/kc",
             Ok(("postgres://[2001:db8::7]/kc", None, None, None)),
         );
-        check("jdbc:postgresql:kc", Ok(("postgres://localhost/kc", None, None, None)));
-        check("JDBC:PostgreSQL://DB/kc", Ok(("postgres://db/kc", None, None, None)));
+        check(
+            "jdbc:postgresql:kc",
+            Ok(("postgres://localhost/kc", None, None, None)),
+        );
+        check(
+            "JDBC:PostgreSQL://DB/kc",
+            Ok(("postgres://DB/kc", None, None, None)),
+        );
         check(
             "jdbc:postgresql://db/kc?ssl=true",
             Ok(("postgres://db/kc?sslmode=verify-full", None, None, None)),
@@ -359,23 +377,40 @@ mod tests {
     fn native_forms() {
         check(
             "postgres://app:pw@db:5432/kc?sslmode=require",
-            Ok(("postgres://db:5432/kc?sslmode=require", Some("app"), Some("pw"), None)),
+            Ok((
+                "postgres://db:5432/kc?sslmode=require",
+                Some("app"),
+                Some("pw"),
+                None,
+            )),
         );
-        check("postgresql://db/kc", Ok(("postgres://db/kc", None, None, None)));
+        check(
+            "postgresql://db/kc",
+            Ok(("postgres://db/kc", None, None, None)),
+        );
     }
 
     #[test]
     fn malformed() {
         check("jdbc:postgresql://db:5432/", Err("names no database"));
         check("jdbc:postgresql://db:5432", Err("names no database"));
-        check("jdbc:postgresql://db:abc/kc?password=s3cret", Err("invalid port"));
+        check(
+            "jdbc:postgresql://db:abc/kc?password=s3cret",
+            Err("invalid port"),
+        );
         check("jdbc:postgresql://db:70000/kc", Err("invalid port"));
         check("jdbc:postgresql://a:1,b:2/kc", Err("several hosts"));
-        check("jdbc:mysql://db:3306/kc", Err("sub-protocol 'mysql' is not supported"));
+        check(
+            "jdbc:mysql://db:3306/kc",
+            Err("sub-protocol 'mysql' is not supported"),
+        );
         check("jdbc:h2:file:./data/kc", Err("sub-protocol 'h2'"));
         check("jdbc:postgresql", Err("Malformed database URL: expected"));
         check("mysql://db/kc", Err("Expected a PostgreSQL URL"));
-        check("jdbc:postgresql://db/kc?sslmode=sometimes", Err("sslmode 'sometimes'"));
+        check(
+            "jdbc:postgresql://db/kc?sslmode=sometimes",
+            Err("sslmode 'sometimes'"),
+        );
         check("jdbc:postgresql://d!b/kc", Err("not a valid host"));
     }
 
@@ -384,13 +419,19 @@ mod tests {
         let got = parse_postgres("jdbc:postgresql://db/kc?tcpKeepAlive=true&prepareThreshold=0");
         assert_eq!(
             got.map(|t| t.ignored),
-            Ok(vec!["tcpKeepAlive".to_owned(), "prepareThreshold".to_owned()])
+            Ok(vec![
+                "tcpKeepAlive".to_owned(),
+                "prepareThreshold".to_owned()
+            ])
         );
     }
 
     #[test]
     fn composition() {
-        assert_eq!(compose("db", None, None, None), "jdbc:postgresql://db:5432/keycloak");
+        assert_eq!(
+            compose("db", None, None, None),
+            "jdbc:postgresql://db:5432/keycloak"
+        );
         assert_eq!(
             compose("db", Some(6543), Some("kc"), Some("?sslmode=require")),
             "jdbc:postgresql://db:6543/kc?sslmode=require"
@@ -405,7 +446,10 @@ mod tests {
     fn sqlite_forms() {
         let file = |p: &str| Ok(SqliteTarget::File(PathBuf::from(p)));
         assert_eq!(parse_sqlite("sqlite://data/x.db"), file("data/x.db"));
-        assert_eq!(parse_sqlite("sqlite:///var/lib/x.db?mode=rwc"), file("/var/lib/x.db"));
+        assert_eq!(
+            parse_sqlite("sqlite:///var/lib/x.db?mode=rwc"),
+            file("/var/lib/x.db")
+        );
         assert_eq!(parse_sqlite("sqlite:x.db"), file("x.db"));
         assert_eq!(parse_sqlite("/tmp/x.db"), file("/tmp/x.db"));
         assert_eq!(parse_sqlite("sqlite::memory:"), Ok(SqliteTarget::Memory));
@@ -417,10 +461,19 @@ mod tests {
     #[test]
     fn masking() {
         let check = |raw: &str, want: &str| assert_eq!(mask_password(raw), want, "{raw}");
-        check("jdbc:postgresql://db/kc?user=a&password=s3cret&x=1", "jdbc:postgresql://db/kc?user=a&password=*******&x=1");
+        check(
+            "jdbc:postgresql://db/kc?user=a&password=s3cret&x=1",
+            "jdbc:postgresql://db/kc?user=a&password=*******&x=1",
+        );
         check("postgres://a:s3cret@db/kc", "postgres://a:*******@db/kc");
         check("postgres://a@db/kc", "postgres://a@db/kc");
-        check("jdbc:postgresql://db/kc?PASSWORD=s3cret", "jdbc:postgresql://db/kc?PASSWORD=*******");
-        check("jdbc:postgresql://db/kc?mypassword=x", "jdbc:postgresql://db/kc?mypassword=x");
+        check(
+            "jdbc:postgresql://db/kc?PASSWORD=s3cret",
+            "jdbc:postgresql://db/kc?PASSWORD=*******",
+        );
+        check(
+            "jdbc:postgresql://db/kc?mypassword=x",
+            "jdbc:postgresql://db/kc?mypassword=x",
+        );
     }
 }

@@ -112,7 +112,10 @@ pub(crate) fn parse_level(raw: &str) -> Result<(LogLevel, Vec<(String, LogLevel)
             _ => (None, item),
         };
         let level = LogLevel::parse(level_name).ok_or_else(|| {
-            format!("Unknown log level '{}'; expected one of: {LEVEL_NAMES}.", level_name.trim())
+            format!(
+                "Unknown log level '{}'; expected one of: {LEVEL_NAMES}.",
+                level_name.trim()
+            )
         })?;
         match category {
             None if root.is_some() => {
@@ -172,7 +175,10 @@ mod tests {
             "info,org.keycloak.events:debug,portcullis_store:trace",
             Ok("info,org.keycloak.events=debug,portcullis_store=trace"),
         );
-        check("portcullis_store::pg:trace", Ok("info,portcullis_store::pg=trace"));
+        check(
+            "portcullis_store::pg:trace",
+            Ok("info,portcullis_store::pg=trace"),
+        );
         check("org.keycloak:debug", Ok("info,org.keycloak=debug"));
         check(" warn , a.b:ERROR ", Ok("warn,a.b=error"));
         check("verbose", Err("Unknown log level 'verbose'"));

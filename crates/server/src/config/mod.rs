@@ -302,7 +302,10 @@ fn invocation(line: &CommandLine, settings: Settings) -> Result<Invocation, Conf
                 },
             };
             if matches!(target, ExportTarget::File(_))
-                && matches!(users, UsersStrategy::DifferentFiles | UsersStrategy::SameFile)
+                && matches!(
+                    users,
+                    UsersStrategy::DifferentFiles | UsersStrategy::SameFile
+                )
             {
                 return Err(ConfigError::Invalid(format!(
                     "--users={} writes separate user files and needs --dir; with --file use realm_file or skip.",

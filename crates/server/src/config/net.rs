@@ -216,8 +216,14 @@ mod tests {
         check("SSO.Example.com", Ok("host sso.example.com"));
         check("10.0.0.1", Ok("host 10.0.0.1"));
         check("[::1]", Ok("host [::1]"));
-        check("https://sso.example.com/auth", Ok("url https://sso.example.com/auth"));
-        check("https://sso.example.com/auth/", Ok("url https://sso.example.com/auth"));
+        check(
+            "https://sso.example.com/auth",
+            Ok("url https://sso.example.com/auth"),
+        );
+        check(
+            "https://sso.example.com/auth/",
+            Ok("url https://sso.example.com/auth"),
+        );
         check("http://sso:8080", Ok("url http://sso:8080/"));
         check("sso.example.com:8443", Err("full URL form"));
         check("sso.example.com/auth", Err("full URL form"));
@@ -233,7 +239,10 @@ mod tests {
     fn ip_ranges() {
         let net = |s: &str| s.parse::<IpNet>();
         let ip = |s: &str| s.parse::<IpAddr>().unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        assert_eq!(net("10.1.2.3/8").map(|n| n.to_string()), Ok("10.0.0.0/8".to_owned()));
+        assert_eq!(
+            net("10.1.2.3/8").map(|n| n.to_string()),
+            Ok("10.0.0.0/8".to_owned())
+        );
         assert_eq!(net("::1").map(|n| n.to_string()), Ok("::1/128".to_owned()));
         assert!(net("10.0.0.0/33").is_err());
         assert!(net("fd00::/129").is_err());

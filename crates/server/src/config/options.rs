@@ -654,11 +654,24 @@ pub fn env_name(name: &str) -> String {
     format!("KC_{}", name.to_ascii_uppercase().replace('-', "_"))
 }
 
-/// The candidate closest to `given`, if any is close enough to be a likely typo.
-pub(crate) fn closest<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+/// The candidate closest to `given`, if any is close enough to be a likely typo: a similar
+/// prefix (Jaro-Winkler), few edits relative to the length (Damerau-Levenshtein), or a single
+/// edit. A `KC_` prefix shared by both is ignored.
+pub(crate) fn closest<'a>(
+    given: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let mut best: Option<(f64, &'a str)> = None;
     for candidate in candidates {
-        let score = strsim::jaro_winkler(given, candidate);
+        let (g, c) = match (given.strip_prefix("KC_"), candidate.strip_prefix("KC_")) {
+            (Some(g), Some(c)) => (g, c),
+            _ => (given, candidate),
+        };
+        let mut score =
+            strsim::jaro_winkler(g, c).max(strsim::normalized_damerau_levenshtein(g, c));
+        if g.len() >= 3 && strsim::damerau_levenshtein(g, c) == 1 {
+            score = score.max(0.8);
+        }
         if score >= 0.8 && best.is_none_or(|(b, _)| score > b) {
             best = Some((score, candidate));
         }
@@ -727,10 +740,13 @@ mod tests {
     #[test]
     fn suggestions() {
         let names = || OPTIONS.iter().map(|o| o.name);
-        let check = |given: &str, want: Option<&str>| assert_eq!(closest(given, names()), want, "{given}");
+        let check =
+            |given: &str, want: Option<&str>| assert_eq!(closest(given, names()), want, "{given}");
         check("http-prot", Some("http-port"));
         check("hostname-stict", Some("hostname-strict"));
-        check("db-user", Some("db-url"));
+        check("db-user", Some("db-username"));
+        check("dri", None);
+        check("ipmort-realm", Some("import-realm"));
         check("db-usrname", Some("db-username"));
         check("zzz", None);
     }
@@ -739,9 +755,11 @@ mod tests {
     fn markdown_has_a_row_per_option() {
         let table = markdown_table();
         assert_eq!(table.lines().count(), OPTIONS.len() + 2);
-        assert!(table.contains(
-            "| `--http-enabled` | `KC_HTTP_ENABLED` | `false` (`true` in start-dev) |"
-        ));
+        assert!(
+            table.contains(
+                "| `--http-enabled` | `KC_HTTP_ENABLED` | `false` (`true` in start-dev) |"
+            )
+        );
         assert!(table.contains("| `--http-management-relative-path` | `KC_HTTP_MANAGEMENT_RELATIVE_PATH` | value of `http-relative-path` |"));
     }
 }

@@ -389,7 +389,10 @@ fn parse_schema(v: &str) -> Result<String, String> {
     if ok {
         Ok(v.to_owned())
     } else {
-        Err("Expected a schema name of letters, digits and '_', not starting with a digit.".to_owned())
+        Err(
+            "Expected a schema name of letters, digits and '_', not starting with a digit."
+                .to_owned(),
+        )
     }
 }
 
@@ -456,7 +459,10 @@ pub(crate) fn build(
             .unwrap_or_else(|| http.host.clone()),
         port: v.port("http-management-port")?.unwrap_or(9000),
         relative_path: v
-            .parse("http-management-relative-path", net::normalise_relative_path)?
+            .parse(
+                "http-management-relative-path",
+                net::normalise_relative_path,
+            )?
             .unwrap_or_else(|| http.relative_path.clone()),
         legacy_observability_interface: v.bool("legacy-observability-interface")?,
     };
@@ -534,7 +540,10 @@ fn check_server_rules(
     if hostname.backchannel_dynamic {
         let why = match &hostname.hostname {
             Some(Hostname::Url(_)) => None,
-            Some(Hostname::Host(h)) => Some(format!("{} is the bare host '{h}'", v.option_ref("hostname"))),
+            Some(Hostname::Host(h)) => Some(format!(
+                "{} is the bare host '{h}'",
+                v.option_ref("hostname")
+            )),
             None => Some("no hostname is set".to_owned()),
         };
         if let Some(why) = why {
@@ -582,9 +591,8 @@ fn build_db(
                 other => {
                     let mut expected = expected_values(DB_KINDS);
                     if matches!(other, "mysql" | "mariadb" | "mssql" | "oracle" | "h2") {
-                        expected.push_str(
-                            " Portcullis stores its data in SQLite or PostgreSQL only.",
-                        );
+                        expected
+                            .push_str(" Portcullis stores its data in SQLite or PostgreSQL only.");
                     }
                     return Err(Values::invalid(g, expected));
                 }
@@ -639,17 +647,23 @@ fn build_db(
                         v.text("db-url-properties"),
                     );
                     let shown = jdbc::mask_password(&composed);
-                    Some((composed, "'db-url-host' (with db-url-port, db-url-database, db-url-properties)".to_owned(), shown))
+                    Some((
+                        composed,
+                        "'db-url-host' (with db-url-port, db-url-database, db-url-properties)"
+                            .to_owned(),
+                        shown,
+                    ))
                 }
                 (None, None) => None,
             };
             match raw {
                 Some((raw, option, shown)) => {
-                    let target = jdbc::parse_postgres(&raw).map_err(|e| ConfigError::InvalidValue {
-                        option,
-                        value: shown,
-                        expected: e,
-                    })?;
+                    let target =
+                        jdbc::parse_postgres(&raw).map_err(|e| ConfigError::InvalidValue {
+                            option,
+                            value: shown,
+                            expected: e,
+                        })?;
                     if username.is_none() {
                         username = target.user;
                     }
@@ -727,7 +741,9 @@ fn build_log(v: &Values<'_>) -> Result<LogSettings, ConfigError> {
                 "file" | "syslog" => {
                     return Err(Values::invalid(
                         g,
-                        format!("The '{handler}' log handler is not supported; only 'console' is (let the platform collect the console output)."),
+                        format!(
+                            "The '{handler}' log handler is not supported; only 'console' is (let the platform collect the console output)."
+                        ),
                     ));
                 }
                 _ => return Err(Values::invalid(g, expected_values(&["console"]))),

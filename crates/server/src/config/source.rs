@@ -374,7 +374,10 @@ mod tests {
         };
         check("plain", Ok("plain"));
         check("${HOST}", Ok("db"));
-        check("jdbc:postgresql://${HOST}:${PORT}/kc", Ok("jdbc:postgresql://db:6543/kc"));
+        check(
+            "jdbc:postgresql://${HOST}:${PORT}/kc",
+            Ok("jdbc:postgresql://db:6543/kc"),
+        );
         check("${MISSING:fallback}", Ok("fallback"));
         check("${EMPTY:fallback}", Ok("fallback"));
         check("${MISSING:http://x:1/y}", Ok("http://x:1/y"));
@@ -398,9 +401,21 @@ mod tests {
         assert_eq!(
             pairs,
             vec![
-                ("http-port", "8081", "file conf/portcullis.conf:3".to_owned()),
-                ("hostname", "sso.example.com", "file conf/portcullis.conf:4".to_owned()),
-                ("db-password", "a#b=c", "file conf/portcullis.conf:5".to_owned()),
+                (
+                    "http-port",
+                    "8081",
+                    "file conf/portcullis.conf:3".to_owned()
+                ),
+                (
+                    "hostname",
+                    "sso.example.com",
+                    "file conf/portcullis.conf:4".to_owned()
+                ),
+                (
+                    "db-password",
+                    "a#b=c",
+                    "file conf/portcullis.conf:5".to_owned()
+                ),
             ]
         );
     }

@@ -5,6 +5,9 @@ use super::*;
 
 const CONF: &str = "conf/portcullis.conf";
 
+/// Environment variables of a case.
+type Env<'a> = &'a [(&'a str, &'a str)];
+
 fn run(args: &str, env: &[(&str, &str)], conf: Option<&str>) -> Result<Invocation, ConfigError> {
     let args: Vec<OsString> = args.split_whitespace().map(OsString::from).collect();
     let env: BTreeMap<String, String> = env
@@ -41,7 +44,7 @@ fn value_of(s: &Settings, name: &str) -> Option<(String, String)> {
 #[test]
 fn precedence_and_sources() {
     // (args, env, conf, expected http-port, expected source)
-    let cases: &[(&str, &[(&str, &str)], Option<&str>, &str, &str)] = &[
+    let cases: &[(&str, Env<'_>, Option<&str>, &str, &str)] = &[
         (
             "start-dev --http-port=1",
             &[("KC_HTTP_PORT", "2")],
@@ -73,7 +76,13 @@ fn precedence_and_sources() {
             "file conf/portcullis.conf:1",
         ),
         // The last occurrence on the command line wins.
-        ("start-dev --http-port 1 --http-port=4", &[], None, "4", "cli"),
+        (
+            "start-dev --http-port 1 --http-port=4",
+            &[],
+            None,
+            "4",
+            "cli",
+        ),
         // Options may come before the command.
         ("--http-port=5 start-dev", &[], None, "5", "cli"),
     ];
@@ -94,7 +103,10 @@ fn dev_defaults() {
     assert_eq!(dev.mode, Mode::Dev);
     assert!(dev.http.enabled);
     assert!(!dev.hostname.strict);
-    assert_eq!(dev.db.kind, DbKind::SqliteFile(PathBuf::from("data/portcullis.db")));
+    assert_eq!(
+        dev.db.kind,
+        DbKind::SqliteFile(PathBuf::from("data/portcullis.db"))
+    );
     let check = |s: &Settings, name: &str, value: &str, source: &str| {
         assert_eq!(
             value_of(s, name),
@@ -106,10 +118,18 @@ fn dev_defaults() {
     check(&dev, "hostname-strict", "false", "default (start-dev)");
     check(&dev, "db", "dev-file", "default");
 
-    let prod = settings("start --http-enabled=true --hostname-strict=false", &[], None);
+    let prod = settings(
+        "start --http-enabled=true --hostname-strict=false",
+        &[],
+        None,
+    );
     assert_eq!(prod.mode, Mode::Prod);
     check(&prod, "http-enabled", "true", "cli");
-    let prod = settings("start --hostname=sso.example.com", &[("KC_HTTP_ENABLED", "TRUE")], None);
+    let prod = settings(
+        "start --hostname=sso.example.com",
+        &[("KC_HTTP_ENABLED", "TRUE")],
+        None,
+    );
     check(&prod, "hostname-strict", "true", "default");
     check(&prod, "http-enabled", "TRUE", "env KC_HTTP_ENABLED");
     assert!(prod.hostname.strict);
@@ -164,7 +184,9 @@ fn start_mode_rules() {
     );
     assert_eq!(
         s.hostname.hostname,
-        Some(Hostname::Url(url::Url::parse("https://public.example/auth").unwrap()))
+        Some(Hostname::Url(
+            url::Url::parse("https://public.example/auth").unwrap()
+        ))
     );
     assert!(s.hostname.backchannel_dynamic);
     assert_eq!(s.proxy.headers, Some(ProxyHeaders::XForwarded));
@@ -173,7 +195,11 @@ fn start_mode_rules() {
     assert_eq!(s.management.port, 9000);
     assert!(s.import.import_realm);
     assert!(s.management.health_enabled);
-    assert!(s.warnings.iter().any(|w| w.contains("meant for development")));
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.contains("meant for development"))
+    );
 
     // Keycloak's dev recipe, in the platform's compose file.
     let s = settings(
@@ -185,13 +211,16 @@ fn start_mode_rules() {
         None,
     );
     assert_eq!(s.bootstrap.username.as_deref(), Some("admin"));
-    assert_eq!(s.bootstrap.password.as_ref().map(Secret::expose), Some("admin"));
+    assert_eq!(
+        s.bootstrap.password.as_ref().map(Secret::expose),
+        Some("admin")
+    );
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
 }
 
 #[test]
 fn value_errors_name_the_option() {
-    let cases: &[(&str, &[(&str, &str)], Option<&str>, &str)] = &[
+    let cases: &[(&str, Env<'_>, Option<&str>, &str)] = &[
         (
             "start-dev --http-port=abc",
             &[],
@@ -323,7 +352,7 @@ fn database_urls() {
     // (args, env, url, user, password, schema)
     type Row<'a> = (
         &'a str,
-        &'a [(&'a str, &'a str)],
+        Env<'a>,
         &'a str,
         Option<&'a str>,
         Option<&'a str>,
@@ -332,7 +361,10 @@ fn database_urls() {
     let cases: &[Row<'_>] = &[
         (
             "start-dev",
-            &[("KC_DB", "postgres"), ("KC_DB_URL", "jdbc:postgresql://db:5432/keycloak")],
+            &[
+                ("KC_DB", "postgres"),
+                ("KC_DB_URL", "jdbc:postgresql://db:5432/keycloak"),
+            ],
             "postgres://db:5432/keycloak",
             None,
             None,
@@ -342,7 +374,10 @@ fn database_urls() {
             "start-dev",
             &[
                 ("KC_DB", "postgres"),
-                ("KC_DB_URL", "jdbc:postgresql://db:5432/keycloak?currentSchema=kc&sslmode=disable"),
+                (
+                    "KC_DB_URL",
+                    "jdbc:postgresql://db:5432/keycloak?currentSchema=kc&sslmode=disable",
+                ),
                 ("KC_DB_USERNAME", "postgres"),
                 ("KC_DB_PASSWORD", "pw"),
             ],
@@ -354,7 +389,10 @@ fn database_urls() {
         (
             // Options beat URL properties.
             "start-dev --db=postgres --db-username=opt --db-schema=s",
-            &[("KC_DB_URL", "jdbc:postgresql://[::1]/kc?user=url&password=urlpw&currentSchema=kc")],
+            &[(
+                "KC_DB_URL",
+                "jdbc:postgresql://[::1]/kc?user=url&password=urlpw&currentSchema=kc",
+            )],
             "postgres://[::1]/kc",
             Some("opt"),
             Some("urlpw"),
@@ -362,7 +400,10 @@ fn database_urls() {
         ),
         (
             "start-dev --db=postgres --db-url-host=db",
-            &[("KC_DB_URL_DATABASE", "kc"), ("KC_DB_URL_PROPERTIES", "?sslmode=require")],
+            &[
+                ("KC_DB_URL_DATABASE", "kc"),
+                ("KC_DB_URL_PROPERTIES", "?sslmode=require"),
+            ],
             "postgres://db:5432/kc?sslmode=require",
             None,
             None,
@@ -382,11 +423,15 @@ fn database_urls() {
         assert_eq!(s.db.kind, DbKind::Postgres, "{args}");
         assert_eq!(s.db.url.as_deref(), Some(*url), "{args}");
         assert_eq!(s.db.username.as_deref(), *user, "{args}");
-        assert_eq!(s.db.password.as_ref().map(Secret::expose), *password, "{args}");
+        assert_eq!(
+            s.db.password.as_ref().map(Secret::expose),
+            *password,
+            "{args}"
+        );
         assert_eq!(s.db.schema.as_deref(), *schema, "{args}");
     }
 
-    let errors: &[(&str, &[(&str, &str)], &str)] = &[
+    let errors: &[(&str, Env<'_>, &str)] = &[
         (
             "start-dev --db=postgres",
             &[],
@@ -399,17 +444,26 @@ fn database_urls() {
         ),
         (
             "start-dev",
-            &[("KC_DB", "postgres"), ("KC_DB_URL", "jdbc:mysql://db:3306/kc")],
+            &[
+                ("KC_DB", "postgres"),
+                ("KC_DB_URL", "jdbc:mysql://db:3306/kc"),
+            ],
             "Invalid value for option 'KC_DB_URL': 'jdbc:mysql://db:3306/kc'. JDBC sub-protocol 'mysql' is not supported; portcullis connects to PostgreSQL (jdbc:postgresql://HOST[:PORT]/DATABASE).",
         ),
         (
             "start-dev",
-            &[("KC_DB", "postgres"), ("KC_DB_URL", "jdbc:postgresql://db:abc/kc?password=s3cret")],
+            &[
+                ("KC_DB", "postgres"),
+                ("KC_DB_URL", "jdbc:postgresql://db:abc/kc?password=s3cret"),
+            ],
             "Invalid value for option 'KC_DB_URL': 'jdbc:postgresql://db:abc/kc?password=*******'. Malformed database URL: invalid port number.",
         ),
         (
             "start-dev",
-            &[("KC_DB", "postgres"), ("KC_DB_URL", "jdbc:postgresql://db:5432/")],
+            &[
+                ("KC_DB", "postgres"),
+                ("KC_DB_URL", "jdbc:postgresql://db:5432/"),
+            ],
             "Invalid value for option 'KC_DB_URL': 'jdbc:postgresql://db:5432/'. Malformed database URL: it names no database; expected jdbc:postgresql://HOST[:PORT]/DATABASE.",
         ),
         (
@@ -447,7 +501,10 @@ fn database_urls() {
     );
     assert_eq!(
         s.warnings,
-        vec!["Ignoring database URL properties that have no equivalent here: tcpKeepAlive.".to_owned()]
+        vec![
+            "Ignoring database URL properties that have no equivalent here: tcpKeepAlive."
+                .to_owned()
+        ]
     );
 }
 
@@ -455,11 +512,17 @@ fn database_urls() {
 fn deprecated_admin_variables() {
     let s = settings(
         "start-dev",
-        &[("KEYCLOAK_ADMIN", "admin"), ("KEYCLOAK_ADMIN_PASSWORD", "pw")],
+        &[
+            ("KEYCLOAK_ADMIN", "admin"),
+            ("KEYCLOAK_ADMIN_PASSWORD", "pw"),
+        ],
         None,
     );
     assert_eq!(s.bootstrap.username.as_deref(), Some("admin"));
-    assert_eq!(s.bootstrap.password.as_ref().map(Secret::expose), Some("pw"));
+    assert_eq!(
+        s.bootstrap.password.as_ref().map(Secret::expose),
+        Some("pw")
+    );
     assert_eq!(
         s.source("bootstrap-admin-username"),
         Some(&Source::Env("KEYCLOAK_ADMIN".to_owned()))
@@ -504,17 +567,24 @@ fn show_config_masks_secrets() {
     let inv = run(
         "show-config --db=postgres",
         &[
-            ("KC_DB_URL", "jdbc:postgresql://db/kc?user=u&password=urlsecret"),
+            (
+                "KC_DB_URL",
+                "jdbc:postgresql://db/kc?user=u&password=urlsecret",
+            ),
             ("KC_DB_PASSWORD", "dbsecret"),
             ("KC_BOOTSTRAP_ADMIN_PASSWORD", "adminsecret"),
         ],
         Some("http-port=8081"),
     );
-    let Ok(Invocation::ShowConfig { settings, all }) = inv else {
+    let Ok(Invocation::ShowConfig {
+        settings: shown,
+        all,
+    }) = inv
+    else {
         panic!("{inv:?}");
     };
     assert!(!all);
-    let text = settings.show(false);
+    let text = shown.show(false);
     assert_eq!(
         text,
         "Current Mode: production\n\
@@ -525,13 +595,16 @@ fn show_config_masks_secrets() {
          db-password = ******* (env KC_DB_PASSWORD)\n  \
          bootstrap-admin-password = ******* (env KC_BOOTSTRAP_ADMIN_PASSWORD)\n"
     );
-    let everything = settings.show(true);
+    let everything = shown.show(true);
     assert!(everything.contains("  http-enabled = false (default)\n"));
     assert!(everything.contains("  bootstrap-admin-username = temp-admin (default)\n"));
     assert!(everything.contains("  import-dir = data/import (default)\n"));
     for secret in ["urlsecret", "dbsecret", "adminsecret"] {
         assert!(!everything.contains(secret));
-        assert!(!format!("{settings:?}").contains(secret), "Debug shows {secret}");
+        assert!(
+            !format!("{shown:?}").contains(secret),
+            "Debug shows {secret}"
+        );
     }
     assert!(matches!(
         run("show-config all", &[], None),
@@ -541,8 +614,14 @@ fn show_config_masks_secrets() {
     assert!(run("show-config --hostname-backchannel-dynamic=true", &[], None).is_ok());
 
     let dev = settings("start-dev", &[], None);
-    assert!(dev.show(true).starts_with("Current Mode: development (start-dev)\n"));
-    assert!(dev.show(true).contains("  http-enabled = true (default (start-dev))\n"));
+    assert!(
+        dev.show(true)
+            .starts_with("Current Mode: development (start-dev)\n")
+    );
+    assert!(
+        dev.show(true)
+            .contains("  http-enabled = true (default (start-dev))\n")
+    );
 }
 
 #[test]
@@ -565,7 +644,11 @@ fn conf_file_end_to_end() {
         Some("file conf/portcullis.conf:5")
     );
     assert_eq!(
-        s.hostname.hostname.as_ref().map(ToString::to_string).as_deref(),
+        s.hostname
+            .hostname
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
         Some("https://sso.example.com/auth")
     );
     assert_eq!(
@@ -607,51 +690,123 @@ fn environment_warnings_and_scopes() {
 
 #[test]
 fn import_export_bootstrap() {
-    let cases: &[(&str, Invocation)] = &[];
-    assert!(cases.is_empty());
     let check = |args: &str, want: &dyn Fn(&Invocation) -> bool| {
         let inv = run(args, &[], None).unwrap_or_else(|e| panic!("{args}: {e}"));
         assert!(want(&inv), "{args}: {inv:?}");
     };
-    check("import --dir data/import", &|i| {
-        matches!(i, Invocation::Import { source: ImportSource::Dir(d), override_existing: true, .. } if d == Path::new("data/import"))
-    });
+    check(
+        "import --dir data/import",
+        &|i| matches!(i, Invocation::Import { source: ImportSource::Dir(d), override_existing: true, .. } if d == Path::new("data/import")),
+    );
     check("import --file realm.json --override false", &|i| {
-        matches!(i, Invocation::Import { source: ImportSource::File(_), override_existing: false, .. })
+        matches!(
+            i,
+            Invocation::Import {
+                source: ImportSource::File(_),
+                override_existing: false,
+                ..
+            }
+        )
     });
     check("import --file realm.json --override", &|i| {
-        matches!(i, Invocation::Import { override_existing: true, .. })
+        matches!(
+            i,
+            Invocation::Import {
+                override_existing: true,
+                ..
+            }
+        )
     });
     check("export --dir out", &|i| {
-        matches!(i, Invocation::Export { target: ExportTarget::Dir(_), realm: None, users: UsersStrategy::DifferentFiles, users_per_file: 50, .. })
+        matches!(
+            i,
+            Invocation::Export {
+                target: ExportTarget::Dir(_),
+                realm: None,
+                users: UsersStrategy::DifferentFiles,
+                users_per_file: 50,
+                ..
+            }
+        )
     });
-    check("export --file all.json --realm myrealm", &|i| {
-        matches!(i, Invocation::Export { target: ExportTarget::File(_), realm: Some(r), users: UsersStrategy::RealmFile, .. } if r == "myrealm")
-    });
-    check("export --dir out --users different_files --users-per-file 10", &|i| {
-        matches!(i, Invocation::Export { users_per_file: 10, .. })
-    });
-    check("export --dir out --users same_file --db dev-mem", &|i| {
-        matches!(i, Invocation::Export { users: UsersStrategy::SameFile, settings, .. } if settings.db.kind == DbKind::SqliteMemory)
-    });
-    check("bootstrap-admin user --username tmp --password:env PASS --no-prompt", &|i| {
-        matches!(i, Invocation::BootstrapAdminUser { username: Some(u), password_env: Some(p), no_prompt: true, .. } if u == "tmp" && p == "PASS")
-    });
-    check("bootstrap-admin service --client-secret:env=SECRET", &|i| {
-        matches!(i, Invocation::BootstrapAdminService { client_id: None, client_secret_env: Some(s), no_prompt: false, .. } if s == "SECRET")
-    });
+    check(
+        "export --file all.json --realm myrealm",
+        &|i| matches!(i, Invocation::Export { target: ExportTarget::File(_), realm: Some(r), users: UsersStrategy::RealmFile, .. } if r == "myrealm"),
+    );
+    check(
+        "export --dir out --users different_files --users-per-file 10",
+        &|i| {
+            matches!(
+                i,
+                Invocation::Export {
+                    users_per_file: 10,
+                    ..
+                }
+            )
+        },
+    );
+    check(
+        "export --dir out --users same_file --db dev-mem",
+        &|i| matches!(i, Invocation::Export { users: UsersStrategy::SameFile, settings, .. } if settings.db.kind == DbKind::SqliteMemory),
+    );
+    check(
+        "bootstrap-admin user --username tmp --password:env PASS --no-prompt",
+        &|i| matches!(i, Invocation::BootstrapAdminUser { username: Some(u), password_env: Some(p), no_prompt: true, .. } if u == "tmp" && p == "PASS"),
+    );
+    check(
+        "bootstrap-admin service --client-secret:env=SECRET",
+        &|i| matches!(i, Invocation::BootstrapAdminService { client_id: None, client_secret_env: Some(s), no_prompt: false, .. } if s == "SECRET"),
+    );
 
     let errors: &[(&str, &str)] = &[
-        ("import", "The 'import' command needs --dir <directory> or --file <file>."),
-        ("import --dir a --file b", "The 'import' command takes either --dir or --file, not both."),
-        ("import --dir a --override maybe", "Invalid value for option '--override': 'maybe'. Expected values are: true, false."),
-        ("export --file a.json --users different_files", "--users=different_files writes separate user files and needs --dir; with --file use realm_file or skip."),
-        ("export --dir a --users realm_file --users-per-file 5", "--users-per-file applies only with --users=different_files (here: realm_file)."),
-        ("export --dir a --users-per-file 0", "Invalid value for option '--users-per-file': '0'. Expected a whole number greater than 0."),
-        ("export --dir a --users all", "Invalid value for option '--users': 'all'. Expected values are: different_files, skip, realm_file, same_file."),
-        ("export --dir a --import-realm", "Option '--import-realm' is not available for the 'export' command; it applies to the start, start-dev and show-config commands."),
-        ("start --file x", "Option '--file' is not available for the 'start' command; it applies to the import and export commands."),
-        ("import --dir d --db=postgres", "The database is 'postgres' (cli) but no database URL is set: set KC_DB_URL (--db-url), e.g. 'jdbc:postgresql://HOST:5432/DATABASE', or KC_DB_URL_HOST (--db-url-host)."),
+        (
+            "import",
+            "The 'import' command needs --dir <directory> or --file <file>.",
+        ),
+        (
+            "import --dir a --file b",
+            "The 'import' command takes either --dir or --file, not both.",
+        ),
+        (
+            "import --dir a --override maybe",
+            "Invalid value for option '--override': 'maybe'. Expected values are: true, false.",
+        ),
+        (
+            "import --dir a --override=maybe",
+            "Invalid value for option '--override': 'maybe'. Expected values are: true, false.",
+        ),
+        (
+            "start-dev --import-realm maybe",
+            "Invalid value for option '--import-realm': 'maybe'. Expected values are: true, false.",
+        ),
+        (
+            "export --file a.json --users different_files",
+            "--users=different_files writes separate user files and needs --dir; with --file use realm_file or skip.",
+        ),
+        (
+            "export --dir a --users realm_file --users-per-file 5",
+            "--users-per-file applies only with --users=different_files (here: realm_file).",
+        ),
+        (
+            "export --dir a --users-per-file 0",
+            "Invalid value for option '--users-per-file': '0'. Expected a whole number greater than 0.",
+        ),
+        (
+            "export --dir a --users all",
+            "Invalid value for option '--users': 'all'. Expected values are: different_files, skip, realm_file, same_file.",
+        ),
+        (
+            "export --dir a --import-realm",
+            "Option '--import-realm' is not available for the 'export' command; it applies to the start, start-dev and show-config commands.",
+        ),
+        (
+            "start --file x",
+            "Option '--file' is not available for the 'start' command; it applies to the import and export commands.",
+        ),
+        (
+            "import --dir d --db=postgres",
+            "The database is 'postgres' (cli) but no database URL is set: set KC_DB_URL (--db-url), e.g. 'jdbc:postgresql://HOST:5432/DATABASE', or KC_DB_URL_HOST (--db-url-host).",
+        ),
     ];
     for (args, want) in errors {
         assert_eq!(error(args, &[], None), *want, "{args}");
@@ -680,14 +835,29 @@ fn typed_values() {
     assert_eq!(s.data_dir, PathBuf::from("/srv/pc"));
     assert_eq!(s.config_file, PathBuf::from(DEFAULT_CONFIG_FILE));
 
-    let s = settings("start-dev --http-management-relative-path=/ --http-relative-path=/auth", &[], None);
+    let s = settings(
+        "start-dev --http-management-relative-path=/ --http-relative-path=/auth",
+        &[],
+        None,
+    );
     assert_eq!(s.management.relative_path, "/");
 }
 
 #[test]
 fn help_is_an_invocation() {
-    for args in ["", "--help", "-h", "start --help", "export -h", "--version", "bootstrap-admin --help"] {
-        assert!(matches!(run(args, &[], None), Ok(Invocation::Help(_))), "{args}");
+    for args in [
+        "",
+        "--help",
+        "-h",
+        "start --help",
+        "export -h",
+        "--version",
+        "bootstrap-admin --help",
+    ] {
+        assert!(
+            matches!(run(args, &[], None), Ok(Invocation::Help(_))),
+            "{args}"
+        );
     }
 }
 
@@ -695,18 +865,27 @@ fn help_is_an_invocation() {
 fn config_file_location() {
     let args = |s: &str| -> Vec<OsString> { s.split_whitespace().map(OsString::from).collect() };
     let env = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     };
     assert_eq!(
         config_file_path(&args("start-dev"), &env(&[])),
         (PathBuf::from(DEFAULT_CONFIG_FILE), false)
     );
     assert_eq!(
-        config_file_path(&args("start-dev"), &env(&[("KC_CONFIG_FILE", "/etc/pc.conf")])),
+        config_file_path(
+            &args("start-dev"),
+            &env(&[("KC_CONFIG_FILE", "/etc/pc.conf")])
+        ),
         (PathBuf::from("/etc/pc.conf"), true)
     );
     assert_eq!(
-        config_file_path(&args("-cf x.conf start-dev"), &env(&[("KC_CONFIG_FILE", "/etc/pc.conf")])),
+        config_file_path(
+            &args("-cf x.conf start-dev"),
+            &env(&[("KC_CONFIG_FILE", "/etc/pc.conf")])
+        ),
         (PathBuf::from("x.conf"), true)
     );
     assert_eq!(
