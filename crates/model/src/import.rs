@@ -1301,12 +1301,11 @@ pub fn check_cycles(
                                     names.get(n).cloned().unwrap_or_else(|| n.to_string())
                                 })
                                 .collect();
-                            cycle.push(
-                                names
-                                    .get(child)
-                                    .cloned()
-                                    .unwrap_or_else(|| child.to_string()),
-                            );
+                            // Start the report at the smallest name, so it reads the same every time.
+                            let min = (0..cycle.len()).min_by_key(|&i| &cycle[i]).unwrap_or(0);
+                            cycle.rotate_left(min);
+                            let first = cycle.first().cloned().unwrap_or_default();
+                            cycle.push(first);
                             return Err(ImportError::CompositeCycle(cycle.join(" -> ")));
                         }
                         _ => {}

@@ -532,7 +532,8 @@ fn check_server_rules(
             "Key material for HTTPS is not configured, and portcullis has no HTTPS listener: enable HTTP with --http-enabled=true (KC_HTTP_ENABLED=true) and end TLS at the gateway.".to_owned(),
         ));
     }
-    if command == Command::Start && hostname.hostname.is_none() && hostname.strict {
+    // start-dev is not strict unless told so; told so, the same rule holds.
+    if hostname.hostname.is_none() && hostname.strict {
         return Err(ConfigError::Invalid(
             "The hostname is not configured: set --hostname (KC_HOSTNAME), or set --hostname-strict=false (KC_HOSTNAME_STRICT=false) to take it from each request.".to_owned(),
         ));

@@ -156,6 +156,11 @@ fn start_mode_rules() {
         "The hostname is not configured: set --hostname (KC_HOSTNAME), or set --hostname-strict=false (KC_HOSTNAME_STRICT=false) to take it from each request.",
     );
     check(
+        "start-dev --hostname-strict=true",
+        &[],
+        "The hostname is not configured: set --hostname (KC_HOSTNAME), or set --hostname-strict=false (KC_HOSTNAME_STRICT=false) to take it from each request.",
+    );
+    check(
         "start-dev --hostname-backchannel-dynamic=true",
         &[],
         "'--hostname-backchannel-dynamic' is true, which needs --hostname (KC_HOSTNAME) to be a full URL such as 'https://sso.example.com/auth', but no hostname is set.",
