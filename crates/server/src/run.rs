@@ -21,7 +21,9 @@ use tokio::net::TcpListener;
 pub async fn dispatch(inv: Invocation) -> Result<()> {
     match inv {
         Invocation::Help(text) => {
-            println!("{text}");
+            use std::io::Write;
+            // A closed pipe (`portcullis --help | head`) is not an error worth reporting.
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
             Ok(())
         }
         Invocation::StartDev(s) | Invocation::Start(s) => serve(s, shutdown_signal()).await,
