@@ -11,5 +11,6 @@ pub mod export;
 pub mod import;
 pub mod password;
 pub mod records;
+pub mod redirect;
 pub mod repr;
 pub mod subst;
