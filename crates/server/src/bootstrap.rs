@@ -93,3 +93,99 @@ pub async fn has_admin(store: &Store) -> Result<bool> {
     };
     Ok(store.count_role_holders(&admin.id).await? > 0)
 }
+
+/// Create a confidential master-realm client whose service account holds the `admin` role
+/// (`KC_BOOTSTRAP_ADMIN_CLIENT_ID/SECRET`, `bootstrap-admin service`). Fails if it exists.
+pub async fn create_admin_service(
+    store: &Store,
+    client_id: &str,
+    secret: &str,
+    now_ms: i64,
+) -> Result<()> {
+    use portcullis_model::records::{ClientRecord, ScopeLink};
+    use portcullis_model::repr::ClientRepresentation;
+    let client_id = client_id.trim();
+    if client_id.is_empty() {
+        bail!("the admin client id is empty");
+    }
+    if secret.is_empty() {
+        bail!("the admin client secret is empty");
+    }
+    let master = store
+        .get_realm("master")
+        .await?
+        .ok_or_else(|| anyhow!("the master realm does not exist"))?;
+    if store
+        .client_by_client_id(&master.id, client_id)
+        .await?
+        .is_some()
+    {
+        bail!("client '{client_id}' already exists in the master realm");
+    }
+    let admin = store
+        .realm_role(&master.id, "admin")
+        .await?
+        .ok_or_else(|| anyhow!("the master realm has no 'admin' role"))?;
+    let id = new_id();
+    let repr = ClientRepresentation {
+        name: Some("Temporary admin service account".into()),
+        enabled: Some(true),
+        public_client: Some(false),
+        client_authenticator_type: Some("client-secret".into()),
+        standard_flow_enabled: Some(false),
+        direct_access_grants_enabled: Some(false),
+        service_accounts_enabled: Some(true),
+        full_scope_allowed: Some(true),
+        protocol: Some("openid-connect".into()),
+        attributes: Some(
+            [("is_temporary_admin".to_string(), "true".to_string())]
+                .into_iter()
+                .collect(),
+        ),
+        ..Default::default()
+    };
+    let client = ClientRecord {
+        id: id.clone(),
+        realm_id: master.id.clone(),
+        client_id: client_id.to_string(),
+        secret: Some(zeroize::Zeroizing::new(secret.to_string())),
+        repr,
+    };
+    let scopes: Vec<ScopeLink> = store
+        .realm_default_scopes(&master.id)
+        .await?
+        .into_iter()
+        .filter(|(s, _)| s.repr.protocol.as_deref().unwrap_or("openid-connect") == "openid-connect")
+        .map(|(s, default_scope)| ScopeLink {
+            owner_id: id.clone(),
+            scope_id: s.id,
+            default_scope,
+        })
+        .collect();
+    let account = UserImage {
+        user: UserRecord {
+            id: new_id(),
+            realm_id: master.id.clone(),
+            username: format!("service-account-{}", client_id.to_lowercase()),
+            email: None,
+            first_name: None,
+            last_name: None,
+            enabled: true,
+            email_verified: false,
+            created_timestamp: now_ms,
+            not_before: 0,
+            federation_link: None,
+            service_account_client_id: Some(id.clone()),
+        },
+        attributes: Vec::new(),
+        required_actions: Vec::new(),
+        credentials: Vec::new(),
+        group_ids: Vec::new(),
+        role_ids: vec![admin.id.clone(), master.default_role_id.clone()],
+    };
+    store
+        .add_client(&client, &scopes, &[account])
+        .await
+        .map_err(|e| anyhow!("cannot create client '{client_id}': {e}"))?;
+    Ok(())
+}

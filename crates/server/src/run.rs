@@ -138,10 +138,40 @@ pub async fn dispatch(inv: Invocation) -> Result<()> {
             println!("User '{username}' created in the master realm with the admin role");
             Ok(())
         }
-        Invocation::BootstrapAdminService { .. } => {
-            bail!(
-                "bootstrap-admin service is not available yet: service-account clients come with the OpenID Connect provider; use bootstrap-admin user"
-            )
+        Invocation::BootstrapAdminService {
+            settings,
+            client_id,
+            client_secret_env,
+            no_prompt,
+        } => {
+            warn_all(&settings);
+            let client_id = match client_id {
+                Some(c) => c,
+                None if no_prompt => "temp-admin".to_string(),
+                None => prompt("Enter client ID [temp-admin]: ")?
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| "temp-admin".into()),
+            };
+            let secret = match client_secret_env {
+                Some(var) => std::env::var(&var).map_err(|_| {
+                    anyhow!("environment variable {var} (from --client-secret:env) is not set")
+                })?,
+                None if no_prompt => {
+                    bail!("no client secret given: use --client-secret:env VAR with --no-prompt")
+                }
+                None => rpassword::prompt_password("Enter client secret: ")?,
+            };
+            let store = connect(&settings.db).await?;
+            realms::ensure_master(&store).await?;
+            let result =
+                bootstrap::create_admin_service(&store, &client_id, &secret, realms::now_ms())
+                    .await;
+            store.close().await;
+            result?;
+            println!(
+                "Client '{client_id}' created in the master realm; its service account has the admin role"
+            );
+            Ok(())
         }
     }
 }
@@ -349,8 +379,18 @@ async fn startup(store: &Store, settings: &Settings) -> Result<()> {
     if realms::ensure_master(store).await? {
         tracing::info!("Created the master realm");
     }
+    let b = &settings.bootstrap;
+    if let (Some(id), Some(secret)) = (&b.client_id, &b.client_secret) {
+        let master = store
+            .get_realm("master")
+            .await?
+            .ok_or_else(|| anyhow!("the master realm does not exist"))?;
+        if store.client_by_client_id(&master.id, id).await?.is_none() {
+            bootstrap::create_admin_service(store, id, secret.expose(), realms::now_ms()).await?;
+            tracing::info!("Created temporary admin service account with client id {id}");
+        }
+    }
     if !bootstrap::has_admin(store).await? {
-        let b = &settings.bootstrap;
         match (&b.username, &b.password) {
             (_, Some(password)) => {
                 let username = b.username.clone().unwrap_or_else(|| "temp-admin".into());

@@ -612,3 +612,64 @@ fn bootstrap_admin_user_command() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("MISSING"), "{}", text(&o));
 }
+
+#[test]
+fn bootstrap_admin_service_command() {
+    let w = Workdir::new();
+    let args = [
+        "bootstrap-admin",
+        "service",
+        "--client-id=ops-bot",
+        "--client-secret:env=BOT_SECRET",
+        "--no-prompt",
+    ];
+    let o = w.run(&args, &[("BOT_SECRET", "bot-s3cret")]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = w.run(&args, &[("BOT_SECRET", "bot-s3cret")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("already exists"), "{}", text(&o));
+    let o = w.run(&["export", "--realm=master", "--file=m.json"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path().join("m.json")).unwrap()).unwrap();
+    let c = m["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["clientId"] == "ops-bot")
+        .expect("client exported");
+    assert_eq!(c["secret"], "bot-s3cret");
+    assert_eq!(c["serviceAccountsEnabled"], true);
+    let sa = m["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "service-account-ops-bot")
+        .expect("service account");
+    assert!(
+        sa["realmRoles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "admin")
+    );
+    assert!(
+        c["defaultClientScopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "profile")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bootstrap_admin_client_from_the_environment() {
+    let w = Workdir::new();
+    let env = [("KC_BOOTSTRAP_ADMIN_CLIENT_ID", "boot-svc"), ("KC_BOOTSTRAP_ADMIN_CLIENT_SECRET", "boot-secret")];
+    let mut s = Server::start(w.path(), &["start-dev"], &env).expect("server starts");
+    assert!(s.all_log().contains("Created temporary admin service account with client id boot-svc"));
+    assert!(s.stop());
+    let mut s = Server::start(w.path(), &["start-dev"], &env).expect("restart");
+    assert!(!s.all_log().contains("Created temporary admin service account"), "created once");
+    assert!(s.stop());
+}

@@ -73,6 +73,62 @@ impl Store {
         Ok(())
     }
 
+    /// Add a client to an existing realm with its client scopes, and users that belong to it
+    /// (its service account), in one transaction.
+    pub async fn add_client(
+        &self,
+        client: &ClientRecord,
+        scopes: &[ScopeLink],
+        users: &[UserImage],
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_clients(&mut tx, std::slice::from_ref(client)).await?;
+        bulk::insert(
+            &mut tx,
+            "client_scope_link",
+            &["client_uuid", "scope_id", "default_scope"],
+            scopes.iter().map(|l| {
+                vec![
+                    V::from(&l.owner_id),
+                    V::from(&l.scope_id),
+                    V::from(l.default_scope),
+                ]
+            }),
+        )
+        .await?;
+        crate::user::insert_users(&mut tx, users).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The realm's default client scopes: (scope, true for default / false for optional).
+    pub async fn realm_default_scopes(
+        &self,
+        realm_id: &str,
+    ) -> Result<Vec<(ClientScopeRecord, bool)>> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.name, s.repr, d.default_scope FROM realm_default_scope d JOIN client_scope s ON s.id = d.scope_id WHERE d.realm_id = $1 ORDER BY s.name",
+        )
+        .bind(realm_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    ClientScopeRecord {
+                        id: r.try_get(0)?,
+                        realm_id: realm_id.to_string(),
+                        name: r.try_get(1)?,
+                        repr: serde_json::from_str::<ClientScopeRepresentation>(
+                            &r.try_get::<String, _>(2)?,
+                        )?,
+                    },
+                    flag(r.try_get(3)?),
+                ))
+            })
+            .collect()
+    }
+
     /// A client by its `clientId`.
     pub async fn client_by_client_id(
         &self,
