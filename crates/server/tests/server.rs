@@ -665,11 +665,147 @@ fn bootstrap_admin_service_command() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bootstrap_admin_client_from_the_environment() {
     let w = Workdir::new();
-    let env = [("KC_BOOTSTRAP_ADMIN_CLIENT_ID", "boot-svc"), ("KC_BOOTSTRAP_ADMIN_CLIENT_SECRET", "boot-secret")];
+    let env = [
+        ("KC_BOOTSTRAP_ADMIN_CLIENT_ID", "boot-svc"),
+        ("KC_BOOTSTRAP_ADMIN_CLIENT_SECRET", "boot-secret"),
+    ];
     let mut s = Server::start(w.path(), &["start-dev"], &env).expect("server starts");
-    assert!(s.all_log().contains("Created temporary admin service account with client id boot-svc"));
+    assert!(
+        s.all_log()
+            .contains("Created temporary admin service account with client id boot-svc")
+    );
     assert!(s.stop());
     let mut s = Server::start(w.path(), &["start-dev"], &env).expect("restart");
-    assert!(!s.all_log().contains("Created temporary admin service account"), "created once");
+    assert!(
+        !s.all_log()
+            .contains("Created temporary admin service account"),
+        "created once"
+    );
+    assert!(s.stop());
+}
+
+/// REL-2: readiness follows the database; API calls fail fast while it is down; everything
+/// recovers without a restart when it is back.
+#[tokio::test(flavor = "multi_thread")]
+async fn readiness_follows_a_database_outage() {
+    let pg = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/pg");
+    let dir = tempfile::tempdir().unwrap();
+    let pgdir = dir.path().join("pg");
+    let pgdir_s = pgdir.to_str().unwrap().to_string();
+    let start = |port: Option<&str>| {
+        let mut cmd = std::process::Command::new(pg);
+        cmd.args(["start", &pgdir_s]);
+        if let Some(p) = port {
+            cmd.arg(p);
+        }
+        let o = cmd.output().expect("scripts/pg");
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8(o.stdout).unwrap().trim().to_string()
+    };
+    let stop = || {
+        let o = std::process::Command::new(pg)
+            .args(["stop", &pgdir_s])
+            .output()
+            .expect("scripts/pg");
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    struct StopOnDrop<F: Fn()>(F);
+    impl<F: Fn()> Drop for StopOnDrop<F> {
+        fn drop(&mut self) {
+            (self.0)()
+        }
+    }
+    let url = start(None);
+    let _guard = StopOnDrop(stop);
+    let port = url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let jdbc = format!("jdbc:postgresql://127.0.0.1:{port}/postgres");
+    let w = Workdir::new();
+    w.write("data/import/myrealm-realm.json", &Workdir::example_realm());
+    let mut s = Server::start(
+        w.path(),
+        &[
+            "start-dev",
+            "--import-realm",
+            "--health-enabled=true",
+            "--db=postgres",
+            &format!("--db-url={jdbc}"),
+            "--db-username=postgres",
+            "--db-pool-acquire-timeout=2s",
+        ],
+        &[],
+    )
+    .expect("server starts");
+    let c = client();
+    let m = s.management_origin();
+    let ready = |c: reqwest::Client, m: String| async move {
+        c.get(format!("{m}/health/ready"))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    assert_eq!(ready(c.clone(), m.clone()).await, 200);
+
+    // Database down.
+    let o = std::process::Command::new(pg)
+        .args(["stop", &pgdir_s])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let t0 = std::time::Instant::now();
+    while ready(c.clone(), m.clone()).await != 503 {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(5),
+            "ready did not turn DOWN within 5 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let live = c.get(format!("{m}/health/live")).send().await.unwrap();
+    assert_eq!(
+        live.status(),
+        200,
+        "liveness does not depend on the database"
+    );
+    let t1 = std::time::Instant::now();
+    let api = c
+        .get(format!("{}/realms/myrealm", s.origin()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 503, "fail fast with 503");
+    assert!(t1.elapsed() < std::time::Duration::from_secs(5));
+    let body = api.text().await.unwrap();
+    assert!(
+        body.contains("correlation_id") && !body.contains("postgres"),
+        "no internals: {body}"
+    );
+
+    // Database back on the same port: ready again without a restart.
+    start(Some(&port));
+    let t2 = std::time::Instant::now();
+    while ready(c.clone(), m.clone()).await != 200 {
+        assert!(
+            t2.elapsed() < std::time::Duration::from_secs(10),
+            "ready did not recover within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let realm: Value = c
+        .get(format!("{}/realms/myrealm", s.origin()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(realm["realm"], "myrealm", "no lost rows");
+    assert!(!s.all_log().contains("panicked"));
     assert!(s.stop());
 }
