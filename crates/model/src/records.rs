@@ -259,3 +259,119 @@ pub struct MasterLink {
     pub roles: Vec<RoleRecord>,
     pub composites: Vec<(String, String)>,
 }
+
+// ---------------------------------------------------------------------------------------------
+// Runtime state of the OpenID Connect provider (all in the database; nodes are stateless).
+// Times are epoch milliseconds unless named `_s` (seconds, as in JWT claims).
+// ---------------------------------------------------------------------------------------------
+
+/// A realm signing key. `private_der` is PKCS#8 DER (RSA, EC P-256, Ed25519) or the raw secret
+/// for HMAC keys; it never leaves the server.
+#[derive(Clone, PartialEq)]
+pub struct KeyRecord {
+    pub id: String,
+    pub realm_id: String,
+    /// JWS `kid` (RFC 7638 thumbprint, base64url; 43 characters).
+    pub kid: String,
+    /// `RS256`, `ES256`, `EdDSA`, `HS512`, ...
+    pub algorithm: String,
+    /// `sig` (or `enc`).
+    pub key_use: String,
+    pub private_der: Zeroizing<Vec<u8>>,
+    /// Self-signed certificate (DER) published as `x5c` for RSA keys, when present.
+    pub certificate_der: Option<Vec<u8>>,
+    /// Published in JWKS and accepted for verification.
+    pub enabled: bool,
+    /// Used to sign new tokens (the newest active key of an algorithm wins).
+    pub active: bool,
+    pub priority: i64,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for KeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRecord")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("enabled", &self.enabled)
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An SSO session (`sid`): one per browser login, shared by every client the user signs in to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserSessionRecord {
+    pub id: String,
+    pub realm_id: String,
+    pub user_id: String,
+    /// `auth_time` claim: when the user last entered credentials (seconds).
+    pub auth_time_s: i64,
+    pub started: i64,
+    pub last_refresh: i64,
+    pub remember_me: bool,
+    pub ip_address: Option<String>,
+}
+
+/// A client's part of an SSO session; refresh-token rotation state lives here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientSessionRecord {
+    pub id: String,
+    pub user_session_id: String,
+    /// Internal id of the client.
+    pub client_id: String,
+    /// Space-separated granted scope.
+    pub scope: String,
+    pub redirect_uri: Option<String>,
+    pub started: i64,
+    /// Generation of the current refresh token (incremented on every refresh).
+    pub refresh_generation: i64,
+    /// How many times the current generation was used (for `refreshTokenMaxReuse`).
+    pub refresh_uses: i64,
+}
+
+/// An authorization code. Only the SHA-256 of the code is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthCodeRecord {
+    pub code_hash: String,
+    pub realm_id: String,
+    pub client_id: String,
+    pub user_session_id: String,
+    pub client_session_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub auth_time_s: i64,
+    pub expires_at: i64,
+    /// Set when redeemed; a second redemption finds it set (replay).
+    pub used_at: Option<i64>,
+}
+
+/// A login in progress (between the authorization request and the code): bound to the
+/// browser by an unguessable id in a cookie, and to the form by a CSRF token.
+#[derive(Clone, PartialEq)]
+pub struct AuthSessionRecord {
+    pub id: String,
+    pub realm_id: String,
+    pub client_id: String,
+    /// The validated authorization request, as JSON (what to do once the user is known).
+    pub request: String,
+    /// Set once credentials were accepted and required actions remain.
+    pub user_id: Option<String>,
+    pub csrf_token: String,
+    pub created: i64,
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for AuthSessionRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSessionRecord")
+            .field("id", &"***")
+            .field("realm_id", &self.realm_id)
+            .field("client_id", &self.client_id)
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
