@@ -13,3 +13,4 @@ pub mod management;
 pub mod realms;
 pub mod run;
 pub mod telemetry;
+pub mod theme;
