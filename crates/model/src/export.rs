@@ -155,13 +155,16 @@ pub fn realm_representation(image: &RealmImage, users: UsersInRealm) -> RealmRep
     rep.clients = Some(clients);
 
     rep.users = match users {
-        UsersInRealm::Include => Some(
-            image
-                .users
-                .iter()
-                .map(|u| user_representation(u, &names))
-                .collect(),
-        ),
+        UsersInRealm::Include => {
+            let mut users: Vec<&UserImage> = image.users.iter().collect();
+            users.sort_by(|a, b| a.user.username.cmp(&b.user.username));
+            Some(
+                users
+                    .into_iter()
+                    .map(|u| user_representation(u, &names))
+                    .collect(),
+            )
+        }
         UsersInRealm::Exclude => None,
     };
     rep

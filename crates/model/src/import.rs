@@ -63,7 +63,7 @@ pub fn parse_document(text: &str) -> Result<ParsedDocument, ParseError> {
     let mut unknown = Vec::new();
     let realms = {
         let mut json = serde_json::Deserializer::from_str(text);
-        let mut record = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
+        let mut record = |path: serde_ignored::Path<'_>| unknown.push(json_path(&path));
         let ignored = serde_ignored::Deserializer::new(&mut json, &mut record);
         // An array is Keycloak's multi-realm export; anything else must be one realm object.
         let many = text.trim_start().starts_with('[');
@@ -84,6 +84,26 @@ pub fn parse_document(text: &str) -> Result<ParsedDocument, ParseError> {
         realms,
         unknown_fields: unknown,
     })
+}
+
+/// A path in the notation of type errors: `clients[0].bogus`.
+fn json_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", json_path(parent)),
+        Path::Map { parent, key } => {
+            let p = json_path(parent);
+            if p.is_empty() {
+                key.clone()
+            } else {
+                format!("{p}.{key}")
+            }
+        }
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => json_path(parent),
+    }
 }
 
 fn classify(e: &serde_json::Error, path: String) -> ParseError {
@@ -113,12 +133,20 @@ fn strip_position(msg: &str) -> String {
 
 /// The name of the first `${NAME...}` placeholder in `s`, if any.
 pub fn placeholder_in(s: &str) -> Option<String> {
-    let start = s.find("${")? + 2;
-    let rest = &s[start..];
-    let end = rest.find('}')?;
-    let inner = &rest[..end];
-    let name = inner.split([':', ',']).next().unwrap_or(inner);
-    Some(name.to_string())
+    let mut from = 0;
+    while let Some(i) = s[from..].find("${") {
+        let start = from + i + 2;
+        let rest = &s[start..];
+        let end = rest.find('}')?;
+        let inner = &rest[..end];
+        let name = inner.split([':', ',']).next().unwrap_or(inner);
+        if !name.is_empty() {
+            return Some(name.to_string());
+        }
+        // `${}` (and `${:x}`) are not placeholders: substitution leaves them alone.
+        from = start + end + 1;
+    }
+    None
 }
 
 /// Input that is not part of the document.
@@ -364,6 +392,10 @@ fn realm_settings(
     default!(action_token_generated_by_user_lifespan, 300);
     default!(oauth2_device_code_lifespan, 600);
     default!(oauth2_device_polling_interval, 5);
+    if let Some(v) = &s.ssl_required {
+        // Keycloak reads the value case-insensitively; store its canonical lower case.
+        s.ssl_required = Some(v.to_ascii_lowercase());
+    }
     default!(ssl_required, "external".to_string());
     default!(registration_allowed, false);
     default!(registration_email_as_username, false);
@@ -541,8 +573,10 @@ pub fn build(rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, Impo
     } else {
         defaults::builtin_clients(&name)
     };
+    let mut added_builtins: HashSet<String> = HashSet::new();
     for c in builtin {
         if !client_reps.iter().any(|r| r.client_id == c.client_id) {
+            added_builtins.insert(c.client_id.clone().unwrap_or_default());
             client_reps.push(c);
         }
     }
@@ -889,13 +923,25 @@ pub fn build(rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, Impo
             )),
         }
     };
-    for m in rep.scope_mappings.iter().flatten() {
+    // Keycloak's own mappings come with the built-ins it creates: the offline_access scope
+    // carries the offline_access role; account-console (no full scope) carries account's roles.
+    let mut realm_scope_mappings = rep.scope_mappings.clone().unwrap_or_default();
+    if rep.client_scopes.is_none() {
+        realm_scope_mappings.extend(defaults::builtin_scope_mappings());
+    }
+    let mut client_scope_mapping_reps = rep.client_scope_mappings.clone().unwrap_or_default();
+    if added_builtins.contains("account-console") {
+        for (cid, ms) in defaults::builtin_client_scope_mappings() {
+            client_scope_mapping_reps.entry(cid).or_default().extend(ms);
+        }
+    }
+    for m in &realm_scope_mappings {
         let owner = owner_of(m, &b)?;
         for r in b.roles_of(m.roles.as_ref(), None, "scopeMappings")? {
             scope_mappings.push((owner.clone(), r));
         }
     }
-    for (cid, ms) in rep.client_scope_mappings.iter().flatten() {
+    for (cid, ms) in &client_scope_mapping_reps {
         for m in ms {
             let owner = owner_of(m, &b)?;
             let mut roles = BTreeMap::new();
@@ -905,6 +951,9 @@ pub fn build(rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, Impo
             }
         }
     }
+    // Mappings are a set, as in Keycloak: repeated entries collapse.
+    let mut seen_mappings = HashSet::new();
+    scope_mappings.retain(|p| seen_mappings.insert(p.clone()));
 
     // Groups.
     let mut groups = Vec::new();
