@@ -540,7 +540,11 @@ fn realm_settings(
 }
 
 /// Turn a realm representation into a validated image, with Keycloak's defaults applied.
-pub fn build(rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, ImportError> {
+pub fn build(mut rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, ImportError> {
+    // Users are the bulk of a large realm: take them out first so nothing below copies them,
+    // and convert them one by one, dropping each representation as its record is made.
+    let user_reps = rep.users.take().unwrap_or_default();
+    let federated_reps = rep.federated_users.take().unwrap_or_default();
     let name = rep
         .realm
         .clone()
@@ -1041,12 +1045,8 @@ pub fn build(rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, Impo
     let mut emails = HashSet::new();
     let duplicate_emails = settings.duplicate_emails_allowed.unwrap_or(false);
     let mut service_accounts = HashSet::new();
-    for u in rep
-        .users
-        .iter()
-        .flatten()
-        .chain(rep.federated_users.iter().flatten())
-    {
+    for u in user_reps.into_iter().chain(federated_reps) {
+        let u = &u;
         let img = build_user(&b, u, &find_group)?;
         if !usernames.insert(img.user.username.clone()) {
             return Err(ImportError::Duplicate {
