@@ -10,12 +10,30 @@ use minijinja::Environment;
 use std::path::{Path, PathBuf};
 
 const BUILT_IN: &[(&str, &str)] = &[
-    ("layout.html", include_str!("../themes/base/login/layout.html")),
-    ("login.html", include_str!("../themes/base/login/login.html")),
-    ("login-update-password.html", include_str!("../themes/base/login/login-update-password.html")),
-    ("error.html", include_str!("../themes/base/login/error.html")),
-    ("logout-confirm.html", include_str!("../themes/base/login/logout-confirm.html")),
-    ("logged-out.html", include_str!("../themes/base/login/logged-out.html")),
+    (
+        "layout.html",
+        include_str!("../themes/base/login/layout.html"),
+    ),
+    (
+        "login.html",
+        include_str!("../themes/base/login/login.html"),
+    ),
+    (
+        "login-update-password.html",
+        include_str!("../themes/base/login/login-update-password.html"),
+    ),
+    (
+        "error.html",
+        include_str!("../themes/base/login/error.html"),
+    ),
+    (
+        "logout-confirm.html",
+        include_str!("../themes/base/login/logout-confirm.html"),
+    ),
+    (
+        "logged-out.html",
+        include_str!("../themes/base/login/logged-out.html"),
+    ),
 ];
 
 /// The template set the server renders pages with.
@@ -35,12 +53,20 @@ impl Themes {
         if let Some(dir) = dir {
             let login: PathBuf = dir.join("login");
             if login.is_dir() {
-                for entry in std::fs::read_dir(&login).with_context(|| format!("cannot read {}", login.display()))? {
+                for entry in std::fs::read_dir(&login)
+                    .with_context(|| format!("cannot read {}", login.display()))?
+                {
                     let path = entry?.path();
                     if path.extension().is_some_and(|e| e == "html") {
-                        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-                        let source = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-                        env.add_template_owned(name, source).with_context(|| format!("theme template {}", path.display()))?;
+                        let name = path
+                            .file_name()
+                            .and_then(|n| n.to_str())
+                            .unwrap_or_default()
+                            .to_string();
+                        let source = std::fs::read_to_string(&path)
+                            .with_context(|| format!("cannot read {}", path.display()))?;
+                        env.add_template_owned(name, source)
+                            .with_context(|| format!("theme template {}", path.display()))?;
                     }
                 }
             }
@@ -86,7 +112,13 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("login")).unwrap();
         std::fs::write(dir.path().join("login/error.html"), "custom: {{ message }}").unwrap();
         let t = Themes::load(Some(dir.path())).unwrap();
-        assert_eq!(t.render("error.html", context! { message => "<x>" }), "custom: &lt;x&gt;");
-        assert!(t.render("login.html", context! { realm_display_name => "r" }).contains("Sign in"));
+        assert_eq!(
+            t.render("error.html", context! { message => "<x>" }),
+            "custom: &lt;x&gt;"
+        );
+        assert!(
+            t.render("login.html", context! { realm_display_name => "r" })
+                .contains("Sign in")
+        );
     }
 }
