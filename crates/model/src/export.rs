@@ -176,23 +176,7 @@ pub fn user_representation(u: &UserImage, names: &Names<'_>) -> UserRepresentati
     for (k, v) in &u.attributes {
         attributes.entry(k.clone()).or_default().0.push(v.clone());
     }
-    let mut realm_roles = Vec::new();
-    let mut client_roles: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for id in &u.role_ids {
-        if let Some(r) = names.roles.get(id.as_str()) {
-            match &r.client_id {
-                None => realm_roles.push(r.name.clone()),
-                Some(c) => client_roles
-                    .entry(names.client_id(c))
-                    .or_default()
-                    .push(r.name.clone()),
-            }
-        }
-    }
-    realm_roles.sort();
-    for v in client_roles.values_mut() {
-        v.sort();
-    }
+    let (realm_roles, client_roles) = names.role_names(u.role_ids.iter().map(String::as_str));
     let mut groups: Vec<String> = u.group_ids.iter().map(|g| names.group_path(g)).collect();
     groups.sort();
     let mut credentials: Vec<CredentialRepresentation> = u
@@ -284,26 +268,13 @@ fn group_tree(
         .filter(|g| g.parent_id.as_deref() == parent)
         .map(|g| {
             let path = format!("{prefix}/{}", g.name);
-            let mut realm_roles = Vec::new();
-            let mut client_roles: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            for (gid, rid) in &image.group_roles {
-                if gid != &g.id {
-                    continue;
-                }
-                if let Some(r) = names.roles.get(rid.as_str()) {
-                    match &r.client_id {
-                        None => realm_roles.push(r.name.clone()),
-                        Some(c) => client_roles
-                            .entry(names.client_id(c))
-                            .or_default()
-                            .push(r.name.clone()),
-                    }
-                }
-            }
-            realm_roles.sort();
-            for v in client_roles.values_mut() {
-                v.sort();
-            }
+            let (realm_roles, client_roles) = names.role_names(
+                image
+                    .group_roles
+                    .iter()
+                    .filter(|(gid, _)| gid == &g.id)
+                    .map(|(_, rid)| rid.as_str()),
+            );
             GroupRepresentation {
                 id: Some(g.id.clone()),
                 name: Some(g.name.clone()),
@@ -381,20 +352,22 @@ impl<'a> Names<'a> {
         v
     }
 
-    fn role_representation(&self, r: &RoleRecord, image: &RealmImage) -> RoleRepresentation {
+    /// Role ids as Keycloak names them: realm role names, and client role names per clientId,
+    /// each list sorted.
+    pub fn role_names<'i>(
+        &self,
+        ids: impl Iterator<Item = &'i str>,
+    ) -> (Vec<String>, BTreeMap<String, Vec<String>>) {
         let mut realm = Vec::new();
         let mut client: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (p, c) in &image.composites {
-            if p != &r.id {
-                continue;
-            }
-            if let Some(child) = self.roles.get(c.as_str()) {
-                match &child.client_id {
-                    None => realm.push(child.name.clone()),
-                    Some(cid) => client
-                        .entry(self.client_id(cid))
+        for id in ids {
+            if let Some(r) = self.roles.get(id) {
+                match &r.client_id {
+                    None => realm.push(r.name.clone()),
+                    Some(c) => client
+                        .entry(self.client_id(c))
                         .or_default()
-                        .push(child.name.clone()),
+                        .push(r.name.clone()),
                 }
             }
         }
@@ -402,6 +375,17 @@ impl<'a> Names<'a> {
         for v in client.values_mut() {
             v.sort();
         }
+        (realm, client)
+    }
+
+    fn role_representation(&self, r: &RoleRecord, image: &RealmImage) -> RoleRepresentation {
+        let (realm, client) = self.role_names(
+            image
+                .composites
+                .iter()
+                .filter(|(p, _)| p == &r.id)
+                .map(|(_, c)| c.as_str()),
+        );
         let composite = !realm.is_empty() || !client.is_empty();
         RoleRepresentation {
             id: Some(r.id.clone()),
