@@ -13,4 +13,5 @@ pub mod password;
 pub mod records;
 pub mod redirect;
 pub mod repr;
+pub mod roles;
 pub mod subst;

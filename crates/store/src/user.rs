@@ -332,18 +332,7 @@ SELECT COUNT(*) FROM user_entity u WHERE u.enabled = 1 AND (
             .bind(user_id)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(RoleRecord {
-                    id: r.try_get(0)?,
-                    realm_id: r.try_get(1)?,
-                    client_id: r.try_get(2)?,
-                    name: r.try_get(3)?,
-                    description: r.try_get(4)?,
-                    attributes: serde_json::from_str(&r.try_get::<String, _>(5)?)?,
-                })
-            })
-            .collect()
+        rows.iter().map(role_record).collect()
     }
 
     /// The credentials of a user, highest priority first.
@@ -381,16 +370,95 @@ SELECT COUNT(*) FROM user_entity u WHERE u.enabled = 1 AND (
         .bind(name)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(RoleRecord {
-                id: r.try_get(0)?,
-                realm_id: r.try_get(1)?,
-                client_id: r.try_get(2)?,
-                name: r.try_get(3)?,
-                description: r.try_get(4)?,
-                attributes: serde_json::from_str(&r.try_get::<String, _>(5)?)?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(role_record).transpose()
     }
+}
+
+impl Store {
+    /// The realm's role graph (roles, composites, groups, group roles) for in-memory
+    /// effective-role computation; callers cache it per realm.
+    pub async fn role_graph(&self, realm_id: &str) -> Result<portcullis_model::roles::RoleGraph> {
+        let mut conn = self.pool.acquire().await?;
+        let c = &mut *conn;
+        let roles = sqlx::query("SELECT id, realm_id, client_id, name, description, attributes FROM role WHERE realm_id = $1")
+            .bind(realm_id)
+            .fetch_all(&mut *c)
+            .await?
+            .iter()
+            .map(role_record)
+            .collect::<Result<Vec<_>>>()?;
+        let composites = string_pairs(
+            c,
+            "SELECT rc.parent_id, rc.child_id FROM role_composite rc JOIN role r ON r.id = rc.parent_id WHERE r.realm_id = $1",
+            realm_id,
+        )
+        .await?;
+        let groups = sqlx::query("SELECT id, parent_id FROM grp WHERE realm_id = $1")
+            .bind(realm_id)
+            .fetch_all(&mut *c)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<String, _>(0)?,
+                    r.try_get::<Option<String>, _>(1)?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let group_roles = string_pairs(
+            c,
+            "SELECT gr.group_id, gr.role_id FROM group_role gr JOIN grp g ON g.id = gr.group_id WHERE g.realm_id = $1",
+            realm_id,
+        )
+        .await?;
+        Ok(portcullis_model::roles::RoleGraph::new(
+            roles,
+            &composites,
+            &groups,
+            &group_roles,
+        ))
+    }
+
+    /// A user's direct role ids and direct group ids, in one round trip.
+    pub async fn user_memberships(&self, user_id: &str) -> Result<(Vec<String>, Vec<String>)> {
+        let rows = sqlx::query(
+            "SELECT 'r', role_id FROM user_role WHERE user_id = $1 UNION ALL SELECT 'g', group_id FROM user_group WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let (mut roles, mut groups) = (Vec::new(), Vec::new());
+        for r in &rows {
+            let kind: String = r.try_get(0)?;
+            let id: String = r.try_get(1)?;
+            if kind == "r" {
+                roles.push(id);
+            } else {
+                groups.push(id);
+            }
+        }
+        Ok((roles, groups))
+    }
+}
+
+fn role_record(r: &sqlx::any::AnyRow) -> Result<RoleRecord> {
+    Ok(RoleRecord {
+        id: r.try_get(0)?,
+        realm_id: r.try_get(1)?,
+        client_id: r.try_get(2)?,
+        name: r.try_get(3)?,
+        description: r.try_get(4)?,
+        attributes: serde_json::from_str(&r.try_get::<String, _>(5)?)?,
+    })
+}
+
+async fn string_pairs(
+    c: &mut AnyConnection,
+    sql: &'static str,
+    realm_id: &str,
+) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query(sql).bind(realm_id).fetch_all(&mut *c).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
 }

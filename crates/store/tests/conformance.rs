@@ -79,6 +79,7 @@ suite!(
     users_lookups,
     role_holders_counted_through_groups_and_composites,
     pool_answers_ping,
+    role_graph_agrees_with_the_recursive_query,
 );
 
 fn sample() -> RealmRepresentation {
@@ -394,4 +395,34 @@ async fn unreachable_postgres_is_reported_not_hung() {
         .expect_err("nothing listens on port 1");
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     assert!(!err.to_string().contains("pw-not-shown"));
+}
+
+async fn role_graph_agrees_with_the_recursive_query(store: Store) {
+    store.create_realm(&image_of(sample()), 1).await.unwrap();
+    let realm = store.get_realm("acme").await.unwrap().unwrap();
+    let graph = store.role_graph(&realm.id).await.unwrap();
+    for name in ["alice", "bob", "carol", "service-account-worker"] {
+        let user = store
+            .find_user_by_username(&realm.id, name)
+            .await
+            .unwrap()
+            .unwrap();
+        let (roles, groups) = store.user_memberships(&user.id).await.unwrap();
+        let from_graph: Vec<String> = graph
+            .effective(&roles, &groups)
+            .into_iter()
+            .map(|r| r.id.clone())
+            .collect();
+        let mut from_query: Vec<String> = store
+            .effective_roles(&user.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        let mut sorted_graph = from_graph.clone();
+        sorted_graph.sort();
+        from_query.sort();
+        assert_eq!(sorted_graph, from_query, "{name}");
+    }
 }
