@@ -96,7 +96,11 @@ fn read_sources(
                     upper.iter().map(|n| format!("${{{n}}}")).collect::<Vec<_>>().join(", ")
                 ));
             }
-            s.text.into_owned()
+            match s.text {
+                // Nothing replaced: keep the text read, do not copy a large file.
+                std::borrow::Cow::Borrowed(_) => raw,
+                std::borrow::Cow::Owned(replaced) => replaced,
+            }
         } else {
             raw
         };
