@@ -23,10 +23,7 @@ pub async fn create_admin(
     if password.is_empty() {
         bail!("the admin password is empty");
     }
-    let master = store
-        .get_realm("master")
-        .await?
-        .ok_or_else(|| anyhow!("the master realm does not exist"))?;
+    let (master, admin) = master_and_admin_role(store).await?;
     if store
         .find_user_by_username(&master.id, &username)
         .await?
@@ -34,10 +31,6 @@ pub async fn create_admin(
     {
         bail!("user '{username}' already exists in the master realm");
     }
-    let admin = store
-        .realm_role(&master.id, "admin")
-        .await?
-        .ok_or_else(|| anyhow!("the master realm has no 'admin' role"))?;
     let policy =
         HashPolicy::parse(master.password_policy()).context("master realm password policy")?;
     let password = password.to_string();
@@ -83,6 +76,24 @@ pub async fn create_admin(
     Ok(())
 }
 
+/// The master realm and its `admin` role.
+async fn master_and_admin_role(
+    store: &Store,
+) -> Result<(
+    portcullis_model::records::RealmRecord,
+    portcullis_model::records::RoleRecord,
+)> {
+    let master = store
+        .get_realm("master")
+        .await?
+        .ok_or_else(|| anyhow!("the master realm does not exist"))?;
+    let admin = store
+        .realm_role(&master.id, "admin")
+        .await?
+        .ok_or_else(|| anyhow!("the master realm has no 'admin' role"))?;
+    Ok((master, admin))
+}
+
 /// Whether master has an enabled administrator already.
 pub async fn has_admin(store: &Store) -> Result<bool> {
     let Some(master) = store.get_realm("master").await? else {
@@ -111,10 +122,7 @@ pub async fn create_admin_service(
     if secret.is_empty() {
         bail!("the admin client secret is empty");
     }
-    let master = store
-        .get_realm("master")
-        .await?
-        .ok_or_else(|| anyhow!("the master realm does not exist"))?;
+    let (master, admin) = master_and_admin_role(store).await?;
     if store
         .client_by_client_id(&master.id, client_id)
         .await?
@@ -122,10 +130,6 @@ pub async fn create_admin_service(
     {
         bail!("client '{client_id}' already exists in the master realm");
     }
-    let admin = store
-        .realm_role(&master.id, "admin")
-        .await?
-        .ok_or_else(|| anyhow!("the master realm has no 'admin' role"))?;
     let id = new_id();
     let repr = ClientRepresentation {
         name: Some("Temporary admin service account".into()),

@@ -329,7 +329,7 @@ pub(crate) fn realm_record(r: &sqlx::any::AnyRow) -> Result<RealmRecord> {
     })
 }
 
-async fn pairs(
+pub(crate) async fn pairs(
     c: &mut AnyConnection,
     sql: &'static str,
     realm_id: &str,

@@ -387,7 +387,7 @@ impl Store {
             .iter()
             .map(role_record)
             .collect::<Result<Vec<_>>>()?;
-        let composites = string_pairs(
+        let composites = crate::realm::pairs(
             c,
             "SELECT rc.parent_id, rc.child_id FROM role_composite rc JOIN role r ON r.id = rc.parent_id WHERE r.realm_id = $1",
             realm_id,
@@ -405,7 +405,7 @@ impl Store {
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
-        let group_roles = string_pairs(
+        let group_roles = crate::realm::pairs(
             c,
             "SELECT gr.group_id, gr.role_id FROM group_role gr JOIN grp g ON g.id = gr.group_id WHERE g.realm_id = $1",
             realm_id,
@@ -450,15 +450,4 @@ fn role_record(r: &sqlx::any::AnyRow) -> Result<RoleRecord> {
         description: r.try_get(4)?,
         attributes: serde_json::from_str(&r.try_get::<String, _>(5)?)?,
     })
-}
-
-async fn string_pairs(
-    c: &mut AnyConnection,
-    sql: &'static str,
-    realm_id: &str,
-) -> Result<Vec<(String, String)>> {
-    let rows = sqlx::query(sql).bind(realm_id).fetch_all(&mut *c).await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
 }
