@@ -655,3 +655,41 @@ mod tests {
         assert_ne!(a.next_u64(), a.next_u64());
     }
 }
+
+/// The RSA public key of a record as Keycloak's realm document shows it (`public_key`):
+/// base64 (standard, padded) of the X.509 `SubjectPublicKeyInfo` DER. `None` for other keys.
+pub fn public_key_spki_base64(record: &KeyRecord) -> Result<Option<String>, KeyError> {
+    use base64::Engine as _;
+    let PublicMaterial::Rsa { der, .. } = public_material(record)? else {
+        return Ok(None);
+    };
+    // AlgorithmIdentifier { rsaEncryption (1.2.840.113549.1.1.1), NULL }
+    const RSA_ALGORITHM_ID: &[u8] = &[
+        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+    ];
+    let mut bit_string = vec![0u8]; // no unused bits
+    bit_string.extend_from_slice(&der);
+    let mut body = RSA_ALGORITHM_ID.to_vec();
+    body.extend(der_tlv(crate::der::BIT_STRING, &bit_string));
+    let spki = der_tlv(crate::der::SEQUENCE, &body);
+    Ok(Some(base64::engine::general_purpose::STANDARD.encode(spki)))
+}
+
+fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .iter()
+            .copied()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}

@@ -22,6 +22,26 @@ use tower_http::trace::TraceLayer;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// How URLs and the issuer are derived (`--hostname*`, `--proxy-headers`).
+    pub hostname: portcullis_oidc::urls::HostnamePolicy,
+    /// Parsed realm keys, per node.
+    pub keys: std::sync::Arc<crate::oidc::keys::KeyCache>,
+}
+
+/// The enabled realm of that name, or the 404 answer Keycloak gives.
+pub async fn enabled_realm(
+    s: &AppState,
+    name: &str,
+) -> Result<portcullis_model::records::RealmRecord, Response> {
+    match s.store.get_realm(name).await {
+        Ok(Some(r)) if r.enabled => Ok(r),
+        Ok(_) => Err((
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"error": "Realm does not exist"})),
+        )
+            .into_response()),
+        Err(e) => Err(crate::error::internal(e)),
+    }
 }
 
 /// What the router needs to know about the deployment.
@@ -38,6 +58,7 @@ pub fn router(state: AppState, opts: AppOptions) -> Router {
     let realm_routes = Router::new()
         .route("/", get(welcome))
         .route("/realms/{realm}", get(realm_root))
+        .merge(crate::oidc::routes())
         .with_state(state);
     let mut app = if opts.relative_path == "/" {
         realm_routes
@@ -82,19 +103,38 @@ async fn welcome() -> Response {
         .into_response()
 }
 
-async fn realm_root(State(s): State<AppState>, Path(realm): Path<String>) -> Response {
-    match s.store.get_realm(&realm).await {
-        Ok(Some(r)) if r.enabled => axum::Json(
-            json!({"realm": r.name, "tokens-not-before": r.settings.not_before.unwrap_or(0)}),
-        )
-        .into_response(),
-        Ok(_) => (
-            StatusCode::NOT_FOUND,
-            axum::Json(json!({"error": "Realm does not exist"})),
-        )
-            .into_response(),
-        Err(e) => crate::error::internal(e),
-    }
+/// The realm root document Keycloak serves: python-keycloak reads `public_key` from it.
+async fn realm_root(
+    State(s): State<AppState>,
+    Path(realm): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let r = match enabled_realm(&s, &realm).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let keys = match s.keys.get(&s.store, &r).await {
+        Ok(k) => k,
+        Err(e) => return crate::error::internal_any(e),
+    };
+    let public_key = keys
+        .records
+        .iter()
+        .find(|k| k.enabled && k.active && k.algorithm == "RS256")
+        .and_then(|k| {
+            portcullis_oidc::keys::public_key_spki_base64(k)
+                .ok()
+                .flatten()
+        });
+    let urls = crate::oidc::urls(&s, &headers, &r.name);
+    axum::Json(json!({
+        "realm": r.name,
+        "public_key": public_key,
+        "token-service": format!("{}/protocol/openid-connect", urls.issuer),
+        "account-service": format!("{}/account", urls.issuer),
+        "tokens-not-before": r.settings.not_before.unwrap_or(0),
+    }))
+    .into_response()
 }
 
 async fn not_found() -> Response {

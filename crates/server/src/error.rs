@@ -20,3 +20,19 @@ pub fn internal(e: StoreError) -> Response {
     )
         .into_response()
 }
+
+/// A failure that is not the store's (key handling, tasks): 500 with a correlation id.
+pub fn internal_any(e: anyhow::Error) -> Response {
+    match e.downcast::<StoreError>() {
+        Ok(store) => internal(store),
+        Err(e) => {
+            let id = uuid::Uuid::new_v4().to_string();
+            tracing::error!(correlation_id = %id, error = %format!("{e:#}"), "request failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(json!({"error": "unknown_error", "correlation_id": id})),
+            )
+                .into_response()
+        }
+    }
+}

@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod error;
 pub mod management;
+pub mod oidc;
 pub mod realms;
 pub mod run;
 pub mod telemetry;

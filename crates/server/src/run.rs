@@ -291,6 +291,8 @@ pub async fn serve(
     let app = app::router(
         AppState {
             store: store.clone(),
+            hostname: crate::oidc::hostname_policy(&settings),
+            keys: Arc::new(crate::oidc::keys::KeyCache::new()),
         },
         AppOptions {
             relative_path: settings.http.relative_path.clone(),

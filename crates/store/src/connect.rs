@@ -142,10 +142,17 @@ impl Store {
         {
             use sqlx::ConnectOptions as _;
             let mut conn = connect_opts.connect().await?;
-            conn.execute(AssertSqlSafe(format!(
-                "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
-            )))
-            .await?;
+            let created = conn
+                .execute(AssertSqlSafe(format!(
+                    "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
+                )))
+                .await;
+            // Two nodes creating the schema at once: PostgreSQL's IF NOT EXISTS is not atomic,
+            // the loser gets a unique violation on the catalog although the schema now exists.
+            match created.map_err(StoreError::from) {
+                Ok(_) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
 
         let setup = Arc::new(setup);

@@ -10,6 +10,7 @@
 
 mod bulk;
 mod connect;
+mod keys;
 mod realm;
 mod user;
 

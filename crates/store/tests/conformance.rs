@@ -80,6 +80,7 @@ suite!(
     role_holders_counted_through_groups_and_composites,
     pool_answers_ping,
     role_graph_agrees_with_the_recursive_query,
+    keys_are_stored_and_one_first_key_wins,
 );
 
 fn sample() -> RealmRepresentation {
@@ -425,4 +426,41 @@ async fn role_graph_agrees_with_the_recursive_query(store: Store) {
         from_query.sort();
         assert_eq!(sorted_graph, from_query, "{name}");
     }
+}
+
+fn key(realm_id: &str, kid: &str, created_at: i64) -> KeyRecord {
+    KeyRecord {
+        id: new_id(),
+        realm_id: realm_id.to_string(),
+        kid: kid.to_string(),
+        algorithm: "RS256".into(),
+        key_use: "sig".into(),
+        private_der: zeroize::Zeroizing::new(vec![1, 2, 3, 0, 255]),
+        certificate_der: Some(vec![9, 8, 7]),
+        enabled: true,
+        active: true,
+        priority: 100,
+        created_at,
+    }
+}
+
+async fn keys_are_stored_and_one_first_key_wins(store: Store) {
+    store.create_realm(&image_of(sample()), 1).await.unwrap();
+    let realm = store.get_realm("acme").await.unwrap().unwrap();
+    assert!(store.realm_keys(&realm.id).await.unwrap().is_empty());
+    // Two nodes racing to create the realm's first RS256 key: one wins.
+    let (ka, kb) = (key(&realm.id, "kid-a", 10), key(&realm.id, "kid-b", 11));
+    let (a, b) = tokio::join!(store.add_key_if_none(&ka), store.add_key_if_none(&kb));
+    assert_eq!(
+        u8::from(a.unwrap()) + u8::from(b.unwrap()),
+        1,
+        "exactly one key stored"
+    );
+    let keys = store.realm_keys(&realm.id).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(*keys[0].private_der, vec![1, 2, 3, 0, 255]);
+    assert_eq!(keys[0].certificate_der, Some(vec![9, 8, 7]));
+    // Deleting the realm deletes its keys.
+    assert!(store.delete_realm("acme").await.unwrap());
+    assert!(store.realm_keys(&realm.id).await.unwrap().is_empty());
 }
