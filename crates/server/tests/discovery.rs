@@ -170,3 +170,104 @@ async fn without_a_hostname_urls_come_from_the_request_and_untrusted_headers_are
     .await;
     assert_eq!(status, 404);
 }
+
+/// A real reverse proxy (nginx, standing in for the platform's Envoy gateway) adds
+/// X-Forwarded-*; the service's backchannel goes around it. One issuer on both paths.
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_nginx_the_gateway_and_the_backchannel_see_one_issuer() {
+    let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("nginx is installed by scripts/deps");
+    let w = Workdir::new();
+    w.write("data/import/myrealm-realm.json", &Workdir::example_realm());
+    let s = Server::start(
+        w.path(),
+        &[
+            "start-dev",
+            "--import-realm",
+            "--http-relative-path=/auth",
+            "--hostname=https://public.example/auth",
+            "--hostname-backchannel-dynamic=true",
+            "--proxy-headers=xforwarded",
+        ],
+        &[],
+    )
+    .expect("server starts");
+    let upstream = s.origin().trim_start_matches("http://").to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let prefix = w.path().join("nginx");
+    std::fs::create_dir_all(prefix.join("logs")).unwrap();
+    let conf = format!(
+        "daemon off;\npid {p}/nginx.pid;\nerror_log {p}/logs/error.log;\nevents {{ worker_connections 64; }}\n\
+         http {{\n access_log off;\n client_body_temp_path {p}/body; proxy_temp_path {p}/proxy;\n\
+         fastcgi_temp_path {p}/fcgi; uwsgi_temp_path {p}/uwsgi; scgi_temp_path {p}/scgi;\n\
+         server {{\n  listen 127.0.0.1:{port};\n  location /auth/ {{\n   proxy_pass http://{upstream};\n\
+         proxy_set_header Host $host;\n   proxy_set_header X-Forwarded-For $remote_addr;\n\
+         proxy_set_header X-Forwarded-Proto https;\n   proxy_set_header X-Forwarded-Host public.example;\n\
+         proxy_set_header X-Forwarded-Port 443;\n  }}\n }}\n}}\n",
+        p = prefix.display()
+    );
+    std::fs::write(prefix.join("nginx.conf"), conf).unwrap();
+    let proxy = std::process::Command::new(nginx)
+        .args([
+            "-p",
+            prefix.to_str().unwrap(),
+            "-c",
+            prefix.join("nginx.conf").to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start nginx");
+    /// Stops nginx gracefully: SIGQUIT to the master, which stops its workers.
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("kill")
+                .args(["-QUIT", &self.0.id().to_string()])
+                .status();
+            let _ = self.0.wait();
+        }
+    }
+    let _guard = Stop(proxy);
+    let via_gateway =
+        format!("http://127.0.0.1:{port}/auth/realms/myrealm/.well-known/openid-configuration");
+    let mut d = Value::Null;
+    for _ in 0..50 {
+        if let Ok(r) = reqwest::get(&via_gateway).await
+            && r.status() == 200
+        {
+            d = r.json().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        d["issuer"], "https://public.example/auth/realms/myrealm",
+        "through nginx: {d}"
+    );
+    assert_eq!(
+        d["token_endpoint"],
+        "https://public.example/auth/realms/myrealm/protocol/openid-connect/token"
+    );
+    // The same moment, the backchannel request straight to the server.
+    let (_, direct) = get_json(
+        &format!(
+            "{}/auth/realms/myrealm/.well-known/openid-configuration",
+            s.origin()
+        ),
+        &[("host", "keycloak.local:8080")],
+    )
+    .await;
+    assert_eq!(direct["issuer"], d["issuer"]);
+    assert_eq!(
+        direct["token_endpoint"],
+        "http://keycloak.local:8080/auth/realms/myrealm/protocol/openid-connect/token"
+    );
+}
