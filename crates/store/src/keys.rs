@@ -8,9 +8,9 @@ use portcullis_model::records::KeyRecord;
 use sqlx::Row;
 use zeroize::Zeroizing;
 
-const COLUMNS: &str = "id, realm_id, kid, algorithm, key_use, private_der, certificate_der, enabled, active, priority, created_at";
+pub(crate) const COLUMNS: &str = "id, realm_id, kid, algorithm, key_use, private_der, certificate_der, enabled, active, priority, created_at";
 
-fn key_record(r: &sqlx::any::AnyRow) -> Result<KeyRecord> {
+pub(crate) fn key_record(r: &sqlx::any::AnyRow) -> Result<KeyRecord> {
     let private: String = r.try_get(5)?;
     let cert: Option<String> = r.try_get(6)?;
     Ok(KeyRecord {

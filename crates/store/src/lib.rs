@@ -11,10 +11,12 @@
 mod bulk;
 mod connect;
 mod keys;
+mod oidc;
 mod realm;
 mod user;
 
 pub use connect::{Backend, ConnectOptions, Target as DbTarget};
+pub use oidc::{CODE_RETENTION_MS, CodeRedemption, RefreshOutcome, SessionLifespans};
 
 use sqlx::AnyPool;
 

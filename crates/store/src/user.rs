@@ -451,3 +451,148 @@ fn role_record(r: &sqlx::any::AnyRow) -> Result<RoleRecord> {
         attributes: serde_json::from_str(&r.try_get::<String, _>(5)?)?,
     })
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lookups and changes the login and token endpoints need.
+// ---------------------------------------------------------------------------------------------
+
+/// A user's direct groups with their full paths (`/parent/child`), walking up to the root.
+const DIRECT_GROUPS: &str = "
+WITH RECURSIVE up(group_id, parent_id, path) AS (
+  SELECT g.id, g.parent_id, '/' || g.name FROM user_group ug JOIN grp g ON g.id = ug.group_id WHERE ug.user_id = $1
+  UNION ALL
+  SELECT u.group_id, g.parent_id, '/' || g.name || u.path FROM up u JOIN grp g ON g.id = u.parent_id
+)
+SELECT g.id, g.name, u.path FROM up u JOIN grp g ON g.id = u.group_id
+WHERE u.parent_id IS NULL
+ORDER BY u.path, g.id";
+
+impl Store {
+    /// The realm's users with this email. Stored emails are trimmed and lower-cased at import,
+    /// so `email` is too before the comparison. More than one only when the realm allows
+    /// duplicate emails; ordered by username.
+    pub async fn find_user_by_email(&self, realm_id: &str, email: &str) -> Result<Vec<UserRecord>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM user_entity u WHERE u.realm_id = $1 AND u.email = $2 ORDER BY u.username"
+        )))
+        .bind(realm_id)
+        .bind(email.trim().to_lowercase())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(user_record).collect()
+    }
+
+    /// A user of the realm by id (None for another realm's user).
+    pub async fn user_by_id(&self, realm_id: &str, id: &str) -> Result<Option<UserRecord>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM user_entity u WHERE u.realm_id = $1 AND u.id = $2"
+        )))
+        .bind(realm_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_record).transpose()
+    }
+
+    /// The user's attributes as (name, value) pairs in stored order; a multi-valued attribute
+    /// appears once per value.
+    pub async fn user_attributes(&self, user_id: &str) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT name, value FROM user_attribute WHERE user_id = $1 ORDER BY position",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// The user's pending required actions, sorted.
+    pub async fn required_actions(&self, user_id: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT action FROM user_required_action WHERE user_id = $1 ORDER BY action",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// Clear one required action (exact spelling, as stored). False when it was not pending.
+    pub async fn remove_required_action(&self, user_id: &str, action: &str) -> Result<bool> {
+        let done =
+            sqlx::query("DELETE FROM user_required_action WHERE user_id = $1 AND action = $2")
+                .bind(user_id)
+                .bind(action)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Replace the user's password: delete every `password` credential of `user_id` and store
+    /// `cred` (which must be hashed: `CredentialSecret::Stored`, else `Corrupt`) under
+    /// `user_id`, with its id, label, date and priority, in one transaction. `NotFound` when
+    /// there is no such user.
+    pub async fn replace_password(&self, user_id: &str, cred: &CredentialRecord) -> Result<()> {
+        let CredentialSecret::Stored {
+            secret_data,
+            credential_data,
+        } = &cred.secret
+        else {
+            return Err(StoreError::Corrupt(format!(
+                "credential {} was not hashed before storing",
+                cred.id
+            )));
+        };
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM credential WHERE user_id = $1 AND type = 'password'")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO credential (id, user_id, type, user_label, created_date, priority, secret_data, credential_data) \
+             VALUES ($1, $2, 'password', $3, $4, $5, $6, $7)",
+        )
+        .bind(&cred.id)
+        .bind(user_id)
+        .bind(&cred.user_label)
+        .bind(cred.created_date)
+        .bind(cred.priority)
+        .bind(secret_data)
+        .bind(credential_data)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+                return Err(StoreError::NotFound(format!("user {user_id}")));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The user's direct groups as (id, name, full path), e.g. `/staff/admins`, sorted by path.
+    pub async fn direct_groups(&self, user_id: &str) -> Result<Vec<(String, String, String)>> {
+        let rows = sqlx::query(DIRECT_GROUPS)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
+    /// The service-account user of a client (internal id), if it has one.
+    pub async fn service_account_user(&self, client_uuid: &str) -> Result<Option<UserRecord>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM user_entity u WHERE u.service_account_client_id = $1"
+        )))
+        .bind(client_uuid)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_record).transpose()
+    }
+}
