@@ -276,6 +276,11 @@ def portcullis():
             if p.poll() is not None:
                 raise SystemExit(f"the server exited during {name} ({p.returncode})")
 
+        if "health" in ONLY:
+            # The HTTP floor on this core: a handler that touches neither the database nor a key.
+            url = f"http://127.0.0.1:{mp}/auth/health/live"
+            if probe("health", url) is not None:
+                run("health", lambda: wrk(url, "health", pid=p.pid))
         if "discovery" in ONLY:
             url = f"{base}/realms/bench/.well-known/openid-configuration"
             if probe("discovery", url) is not None:
@@ -451,7 +456,8 @@ print("| scenario | conc. | Portcullis req/s | p50 ms | p99 ms | errors | RSS af
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 LABELS = [("cc", "client_credentials (bench-cc)"), ("refresh", "refresh_token (one token reused)"),
           ("password", "password grant (argon2id)"), ("code_flow", "code flow with login form (logins/s)"),
-          ("discovery", "discovery"), ("jwks", "JWKS")]
+          ("discovery", "discovery"), ("jwks", "JWKS"),
+          ("health", "HTTP floor: management /health/live (no database, no key)")]
 for key, label in LABELS:
     o, t = ours.get(key), theirs.get(key)
     if o is None:
