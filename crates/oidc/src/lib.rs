@@ -11,6 +11,7 @@
 //! [`pkce`] (RFC 7636), [`client_auth`] (RFC 6749 §2.3.1), [`claims`] and [`mappers`] (token
 //! claim sets and protocol mappers).
 
+pub mod authorize;
 pub mod claims;
 pub mod client_auth;
 pub mod discovery;
@@ -19,6 +20,7 @@ pub mod jose;
 pub mod keys;
 pub mod mappers;
 pub mod pkce;
+pub mod scopes;
 pub mod urls;
 
 mod der;
