@@ -1,7 +1,8 @@
 // A relying party built on openid-client (v6) against Portcullis: discovery, authorization code
 // with PKCE S256 + state + nonce, a browser login driven with fetch (cookies kept by hand), the
-// callback with ID-token validation, UserInfo, refresh, and for a confidential client also
-// introspection, revocation and RP-initiated logout.
+// callback with ID-token validation, UserInfo, refresh; for a confidential client also
+// introspection, access-token revocation, SSO and RP-initiated logout, for a public client
+// refresh-token revocation.
 //
 // Usage: node rp.mjs '{"issuer": ..., "clientId": ..., "clientSecret": null | "...",
 //   "redirectUri": ..., "username": ..., "password": ..., "email": ..., "groups": [...],
@@ -121,12 +122,13 @@ if (cfg.clientSecret) {
   assert.equal(intro.sub, claims.sub);
   assert.equal(intro.client_id, cfg.clientId);
   step('introspection');
-}
 
-await client.tokenRevocation(config, refreshed.refresh_token, { token_type_hint: 'refresh_token' });
-await assert.rejects(client.refreshTokenGrant(config, refreshed.refresh_token),
-  (err) => err.error === 'invalid_grant');
-step('revocation: the revoked refresh token is refused');
+  // Revoking an access token puts its id on the revoked list; the session lives on.
+  await client.tokenRevocation(config, tokens.access_token, { token_type_hint: 'access_token' });
+  assert.equal((await client.tokenIntrospection(config, tokens.access_token)).active, false);
+  assert.equal((await client.tokenIntrospection(config, refreshed.access_token)).active, true);
+  step('revocation of an access token');
+}
 
 if (cfg.postLogoutRedirectUri) {
   const sso = await browse(client.buildAuthorizationUrl(config, {
@@ -135,19 +137,29 @@ if (cfg.postLogoutRedirectUri) {
     code_challenge_method: 'S256',
   }));
   assert.equal(sso.status, 302, 'single sign-on: no login form while the session lives');
+  step('single sign-on from the session cookie');
 
   const endSession = client.buildEndSessionUrl(config, {
     id_token_hint: refreshed.id_token ?? tokens.id_token,
     post_logout_redirect_uri: cfg.postLogoutRedirectUri,
     state: 'bye',
   });
+  assert.ok(endSession.href.startsWith(meta.end_session_endpoint + '?'));
   const out = await browse(endSession);
   assert.equal(out.status, 302, `end session: ${out.status}`);
   const back = new URL(out.headers.get('location'));
   assert.equal(back.origin + back.pathname, cfg.postLogoutRedirectUri);
   assert.equal(back.searchParams.get('state'), 'bye');
+  await assert.rejects(client.refreshTokenGrant(config, refreshed.refresh_token),
+    (err) => err.error === 'invalid_grant');
   const again = await browse(authUrl);
   assert.equal(again.status, 200, 'after logout the login form is shown again');
-  step('RP-initiated logout ends the SSO session');
+  step('RP-initiated logout ends the session (refresh refused, login form again)');
+} else {
+  // Revoking a refresh token ends the client's session.
+  await client.tokenRevocation(config, refreshed.refresh_token, { token_type_hint: 'refresh_token' });
+  await assert.rejects(client.refreshTokenGrant(config, refreshed.refresh_token),
+    (err) => err.error === 'invalid_grant');
+  step('revocation of a refresh token: refresh refused');
 }
 console.log('openid-client: all checks passed');
