@@ -83,7 +83,8 @@ def check_account(client, provider_id, realm_url, issuer, username, email, group
 def test_login_creates_and_signs_in_the_user(django_site, server):
     issuer = server.realm("myrealm")
     client, _ = allauth_login("keycloak", issuer, "alice", "password")
-    user = check_account(client, "keycloak", issuer, issuer, "alice", "alice@example.com", ["editors"])
+    user = check_account(client, "keycloak", issuer, issuer, "alice", "alice@example.com",
+                         ["editors"])
     assert (user.first_name, user.last_name) == ("Alice", "Editor")
 
 
@@ -124,5 +125,5 @@ def test_platform_public_issuer_internal_backchannel(django_site, platform_serve
         assert wk[key] == internal + "/protocol/openid-connect/" + path
 
     client, _ = allauth_login("keycloak-platform", public, "dev-admin", "admin")
-    check_account(client, "keycloak-platform", internal, public, "dev-admin", "dev-admin@example.com",
-                  ["superusers"])
+    check_account(client, "keycloak-platform", internal, public, "dev-admin",
+                  "dev-admin@example.com", ["superusers"])

@@ -26,7 +26,7 @@ CASES = {
 @pytest.mark.parametrize("case", CASES)
 def test_openid_client_rp(server, case):
     if not (NODE_DIR / "node_modules/openid-client").is_dir():
-        pytest.fail("openid-client is not installed: run scripts/interop (npm ci in tests/interop/node)")
+        pytest.fail("openid-client is not installed: scripts/interop runs npm ci in node/")
     cfg = dict(CASES[case])
     cfg["issuer"] = server.realm(cfg.pop("realm"))
     run = subprocess.run([os.environ.get("INTEROP_NODE", "node"), "rp.mjs", json.dumps(cfg)],

@@ -12,8 +12,9 @@ DEBUG = False
 ALLOWED_HOSTS = ["localhost"]
 USE_TZ = True
 ROOT_URLCONF = "django_rp.urls"
+_DB_DIR = tempfile.mkdtemp(prefix="interop-django-")
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3",
-                         "NAME": os.path.join(tempfile.mkdtemp(prefix="interop-django-"), "db.sqlite3")}}
+                         "NAME": os.path.join(_DB_DIR, "db.sqlite3")}}
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -55,8 +56,8 @@ def _app(provider_id: str, server_url: str) -> dict:
             "secret": "my-client-secret", "settings": {"server_url": server_url}}
 
 
+_DEFAULT = "http://127.0.0.1:8080/auth/realms/myrealm"
 SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"APPS": [
-    _app("keycloak", os.environ.get("INTEROP_SERVER_URL", "http://127.0.0.1:8080/auth/realms/myrealm")),
-    _app("keycloak-platform", os.environ.get("INTEROP_PLATFORM_SERVER_URL",
-                                             "http://127.0.0.1:8080/auth/realms/myrealm")),
+    _app("keycloak", os.environ.get("INTEROP_SERVER_URL", _DEFAULT)),
+    _app("keycloak-platform", os.environ.get("INTEROP_PLATFORM_SERVER_URL", _DEFAULT)),
 ]}}
