@@ -37,6 +37,8 @@ class _LoginForm(HTMLParser):
         if tag == "form" and a.get("id") == "kc-form-login":
             self.action, self.method, self._inside = a.get("action"), a.get("method"), True
         elif tag == "input" and self._inside and a.get("name"):
+            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
+                return  # a browser sends unchecked boxes not at all
             self.fields[a["name"]] = a.get("value") or ""
 
     def handle_endtag(self, tag):

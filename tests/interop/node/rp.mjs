@@ -50,7 +50,8 @@ async function loginForm(authUrl) {
   const fields = {};
   for (const [input] of form[1].matchAll(/<input\b[^>]*>/gi)) {
     const a = attrs(input);
-    if (a.name) fields[a.name] = a.value ?? '';
+    const unchecked = ['checkbox', 'radio'].includes(a.type) && !/\bchecked\b/i.test(input);
+    if (a.name && !unchecked) fields[a.name] = a.value ?? '';
   }
   assert.ok('username' in fields && 'password' in fields, 'form has username and password');
   return { action: new URL(formAttrs.action, page.url || authUrl), fields };
