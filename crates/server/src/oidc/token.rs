@@ -47,7 +47,14 @@ pub async fn token(
     let outcome = grant(&s, &realm, &authed, &params, &headers, peer).await;
     let mut resp = match outcome {
         Ok(Ok(body)) => http::json(StatusCode::OK, body),
-        Ok(Err(e)) => http::oauth_error(&e, authed.used_basic),
+        Ok(Err(e)) => {
+            let mut r = http::oauth_error(&e, authed.used_basic);
+            // Keycloak answers a failed password grant with 401 (python-keycloak keys on it).
+            if e.description == OAuthError::invalid_user_credentials().description {
+                *r.status_mut() = StatusCode::UNAUTHORIZED;
+            }
+            r
+        }
         Err(e) => return internal_any(e),
     };
     let c = &authed.client;
