@@ -281,10 +281,9 @@ pub fn validate(
                 } else {
                     "code_challenge"
                 };
-                return Err(fail(
-                    OAuthError::missing_parameter(missing)
-                        .with_detail(format!("client requires PKCE with {}", req.as_str())),
-                ));
+                return Err(fail(OAuthError::missing_parameter(missing).with_detail(
+                    format!("client requires PKCE with {}", req.as_str()),
+                )));
             }
             if method_param.is_some() {
                 return Err(fail(OAuthError::missing_parameter("code_challenge")));

@@ -38,7 +38,9 @@ pub fn resolve(
     let mut words: Vec<&str> = requested.split_ascii_whitespace().collect();
     words.dedup();
     let openid_requested = words.contains(&"openid")
-        || (limit.is_some() && words.is_empty() && limit.is_some_and(|l| l.iter().any(|n| n == "openid")));
+        || (limit.is_some()
+            && words.is_empty()
+            && limit.is_some_and(|l| l.iter().any(|n| n == "openid")));
     let mut unknown = Vec::new();
     for w in &words {
         if *w == "openid" {

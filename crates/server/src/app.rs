@@ -26,6 +26,10 @@ pub struct AppState {
     pub hostname: portcullis_oidc::urls::HostnamePolicy,
     /// Parsed realm keys, per node.
     pub keys: std::sync::Arc<crate::oidc::keys::KeyCache>,
+    /// Login page templates.
+    pub themes: std::sync::Arc<crate::theme::Themes>,
+    /// Outgoing HTTP (back-channel logout).
+    pub http: reqwest::Client,
 }
 
 /// The enabled realm of that name, or the 404 answer Keycloak gives.

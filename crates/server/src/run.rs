@@ -293,6 +293,11 @@ pub async fn serve(
             store: store.clone(),
             hostname: crate::oidc::hostname_policy(&settings),
             keys: Arc::new(crate::oidc::keys::KeyCache::new()),
+            themes: Arc::new(crate::theme::Themes::load(None)?),
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
         },
         AppOptions {
             relative_path: settings.http.relative_path.clone(),
@@ -310,11 +315,14 @@ pub async fn serve(
     let http_addr: SocketAddr = http.local_addr()?;
     let mut rx1 = rx.clone();
     let http_task = tokio::spawn(async move {
-        axum::serve(http, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx1.wait_for(|v| *v).await;
-            })
-            .await
+        axum::serve(
+            http,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx1.wait_for(|v| *v).await;
+        })
+        .await
     });
     let mut mgmt_addr = None;
     let mgmt_task = match mgmt {

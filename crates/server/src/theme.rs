@@ -31,6 +31,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../themes/base/login/logout-confirm.html"),
     ),
     (
+        "form-post.html",
+        include_str!("../themes/base/login/form-post.html"),
+    ),
+    (
         "logged-out.html",
         include_str!("../themes/base/login/logged-out.html"),
     ),

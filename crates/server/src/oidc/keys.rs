@@ -67,7 +67,17 @@ impl KeyCache {
             return Ok(k.clone());
         }
         let mut records = store.realm_keys(&realm.id).await?;
-        for alg in REQUIRED {
+        let mut wanted: Vec<Algorithm> = REQUIRED.to_vec();
+        if let Some(alg) = realm
+            .settings
+            .default_signature_algorithm
+            .as_deref()
+            .and_then(Algorithm::parse)
+            && !wanted.contains(&alg)
+        {
+            wanted.push(alg);
+        }
+        for alg in &wanted {
             let has = records
                 .iter()
                 .any(|r| r.active && r.algorithm == alg.as_str());
@@ -97,6 +107,36 @@ impl KeyCache {
             .map_err(|_| anyhow!("key cache poisoned"))?
             .insert(realm.id.clone(), keys.clone());
         Ok(keys)
+    }
+
+    /// The realm's keys with an active key of `alg` (created when missing: a client may ask
+    /// for ES256 or EdDSA tokens in a realm that signs with RS256).
+    pub async fn with_algorithm(
+        &self,
+        store: &Store,
+        realm: &RealmRecord,
+        alg: Algorithm,
+    ) -> Result<Arc<RealmKeys>> {
+        let keys = self.get(store, realm).await?;
+        if keys.signer(alg).is_some() {
+            return Ok(keys);
+        }
+        let realm_id = realm.id.clone();
+        let fresh = tokio::task::spawn_blocking(move || {
+            let rng = SystemRandom::new();
+            portcullis_oidc::keys::generate(
+                alg,
+                &rng,
+                crate::realms::now_ms(),
+                &realm_id,
+                &new_id(),
+            )
+        })
+        .await
+        .context("key generation task")??;
+        store.add_key_if_none(&fresh).await?;
+        self.invalidate(&realm.id);
+        self.get(store, realm).await
     }
 
     /// Forget a realm's keys (after rotation or deletion); the next use reloads them.

@@ -2,15 +2,22 @@
 //! they read the request, ask `portcullis_oidc` for the decision, load and save through the
 //! store, and render.
 
+pub mod authorize;
 pub mod certs;
+pub mod credentials;
 pub mod discovery;
+pub mod http;
+pub mod issue;
 pub mod keys;
+pub mod logout;
+pub mod token;
+pub mod userinfo;
 
 use crate::app::AppState;
 use crate::config::{Hostname, ProxyHeaders, Settings};
 use axum::Router;
 use axum::http::HeaderMap;
-use axum::routing::get;
+use axum::routing::{get, post};
 use portcullis_oidc::urls::{
     HostnamePolicy, HostnameSpec, ProxyHeaderMode, RealmUrls, RequestInfo,
 };
@@ -25,6 +32,38 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/realms/{realm}/protocol/openid-connect/certs",
             get(certs::jwks),
+        )
+        .route(
+            "/realms/{realm}/protocol/openid-connect/auth",
+            get(authorize::auth).post(authorize::auth),
+        )
+        .route(
+            "/realms/{realm}/login-actions/authenticate",
+            get(authorize::authenticate).post(authorize::authenticate),
+        )
+        .route(
+            "/realms/{realm}/login-actions/required-action",
+            post(authorize::required_action),
+        )
+        .route(
+            "/realms/{realm}/protocol/openid-connect/token",
+            post(token::token),
+        )
+        .route(
+            "/realms/{realm}/protocol/openid-connect/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
+        .route(
+            "/realms/{realm}/protocol/openid-connect/token/introspect",
+            post(userinfo::introspect),
+        )
+        .route(
+            "/realms/{realm}/protocol/openid-connect/revoke",
+            post(userinfo::revoke),
+        )
+        .route(
+            "/realms/{realm}/protocol/openid-connect/logout",
+            get(logout::logout).post(logout::logout),
         )
 }
 

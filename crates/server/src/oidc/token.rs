@@ -1,0 +1,427 @@
+//! The token endpoint (RFC 6749 §3.2): `authorization_code`, `refresh_token`,
+//! `client_credentials` and `password` grants, with Keycloak's response fields and error texts.
+
+use crate::app::{AppState, enabled_realm};
+use crate::error::internal_any;
+use crate::oidc::credentials::{self, AuthedClient, PasswordCheck};
+use crate::oidc::http::{self, now_ms, sha256_b64};
+use crate::oidc::issue::{self, SessionRef};
+use crate::oidc::keys::RealmKeys;
+use anyhow::Result;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use portcullis_model::records::{ClientRecord, RealmRecord};
+use portcullis_oidc::OAuthError;
+use portcullis_oidc::authorize::Params;
+use portcullis_oidc::pkce::{self, ChallengeMethod};
+use portcullis_store::{CodeRedemption, RefreshOutcome};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+type Outcome = std::result::Result<Value, OAuthError>;
+
+pub async fn token(
+    State(s): State<AppState>,
+    Path(realm): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let realm = match enabled_realm(&s, &realm).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let params = match http::form(&headers, &body) {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    let authed = match credentials::authenticate_client(&s, &realm, &headers, &params).await {
+        Ok(Ok(c)) => c,
+        Ok(Err((e, basic))) => return http::oauth_error(&e, basic),
+        Err(e) => return internal_any(e),
+    };
+    let outcome = grant(&s, &realm, &authed, &params, &headers, peer).await;
+    let mut resp = match outcome {
+        Ok(Ok(body)) => http::json(StatusCode::OK, body),
+        Ok(Err(e)) => {
+            let mut r = http::oauth_error(&e, authed.used_basic);
+            // Keycloak answers a failed password grant with 401 (python-keycloak keys on it).
+            if e.description == OAuthError::invalid_user_credentials().description {
+                *r.status_mut() = StatusCode::UNAUTHORIZED;
+            }
+            r
+        }
+        Err(e) => return internal_any(e),
+    };
+    let c = &authed.client;
+    let allowed = portcullis_model::redirect::allowed_origins(
+        c.web_origins(),
+        c.redirect_uris(),
+        c.repr.root_url.as_deref(),
+    );
+    http::cors(&mut resp, http::origin(&headers), &allowed);
+    resp
+}
+
+async fn grant(
+    s: &AppState,
+    realm: &RealmRecord,
+    authed: &AuthedClient,
+    params: &Params,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> Result<Outcome> {
+    let client = &authed.client;
+    let grant_type = match params.one("grant_type") {
+        Ok(Some(g)) => g,
+        Ok(None) => return Ok(Err(OAuthError::missing_parameter("grant_type"))),
+        Err(e) => return Ok(Err(e)),
+    };
+    if client.bearer_only() {
+        return Ok(Err(OAuthError::unauthorized_client(
+            "Bearer-only not allowed",
+        )));
+    }
+    let issuer = crate::oidc::urls(s, headers, &realm.name).issuer;
+    let keys = issue::keys_for(s, realm, client).await?;
+    let ip = http::client_address(s, headers).or_else(|| Some(peer.ip().to_string()));
+    match grant_type {
+        "authorization_code" => authorization_code(s, realm, client, params, &issuer, &keys).await,
+        "refresh_token" => refresh(s, realm, client, params, &issuer, &keys).await,
+        "client_credentials" => {
+            client_credentials(s, realm, client, params, &issuer, &keys, peer).await
+        }
+        "password" => password(s, realm, client, params, &issuer, &keys, ip).await,
+        _ => Ok(Err(OAuthError::unsupported_grant_type(
+            "Unsupported grant_type",
+        ))),
+    }
+}
+
+fn param<'a>(params: &'a Params, name: &str) -> std::result::Result<&'a str, OAuthError> {
+    params
+        .one(name)?
+        .ok_or_else(|| OAuthError::missing_parameter(name))
+}
+
+macro_rules! try_oauth {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        }
+    };
+}
+
+async fn authorization_code(
+    s: &AppState,
+    realm: &RealmRecord,
+    client: &ClientRecord,
+    params: &Params,
+    issuer: &str,
+    keys: &Arc<RealmKeys>,
+) -> Result<Outcome> {
+    let code = try_oauth!(param(params, "code"));
+    let redirect_uri = try_oauth!(params.one("redirect_uri"));
+    let verifier = try_oauth!(params.one("code_verifier"));
+    let now = now_ms();
+    let c = match s.store.redeem_code(&sha256_b64(code), now).await? {
+        CodeRedemption::Redeemed(c) => c,
+        CodeRedemption::Replayed(c) => {
+            // CODE-2: a replay revokes what the first redemption issued.
+            s.store.delete_client_session(&c.client_session_id).await?;
+            tracing::warn!(
+                realm = %realm.name,
+                client = %client.client_id,
+                "authorization code replayed; its client session was revoked"
+            );
+            return Ok(Err(
+                OAuthError::code_not_valid().with_detail("code replayed")
+            ));
+        }
+        CodeRedemption::Expired => {
+            return Ok(Err(OAuthError::code_not_valid().with_detail("code expired")));
+        }
+        CodeRedemption::Unknown => return Ok(Err(OAuthError::code_not_valid())),
+    };
+    if c.realm_id != realm.id || c.client_id != client.id {
+        return Ok(Err(
+            OAuthError::code_not_valid().with_detail("code issued to another client")
+        ));
+    }
+    if redirect_uri != Some(c.redirect_uri.as_str()) {
+        return Ok(Err(OAuthError::invalid_grant("Incorrect redirect_uri")));
+    }
+    match (&c.code_challenge, verifier) {
+        (Some(challenge), v) => {
+            let method = match c.code_challenge_method.as_deref() {
+                Some("S256") => ChallengeMethod::S256,
+                _ => ChallengeMethod::Plain,
+            };
+            try_oauth!(pkce::verify(method, challenge, v));
+        }
+        (None, Some(_)) => {
+            // PKCE-2: a verifier for a code requested without a challenge is a downgrade.
+            return Ok(Err(OAuthError::invalid_grant(
+                "PKCE verification failed: Code challenge not specified in the authorization request",
+            )));
+        }
+        (None, None) => {}
+    }
+    let Some(us) = s.store.user_session(&c.user_session_id).await? else {
+        return Ok(Err(OAuthError::session_not_active()));
+    };
+    if !issue::session_alive(realm, &us, now) {
+        return Ok(Err(OAuthError::session_not_active()));
+    }
+    let Some(cs) = s.store.client_session(&c.client_session_id).await? else {
+        return Ok(Err(OAuthError::session_not_active()));
+    };
+    let Some(user) = s.store.user_by_id(&realm.id, &us.user_id).await? else {
+        return Ok(Err(OAuthError::invalid_grant("User not found")));
+    };
+    if !user.enabled {
+        return Ok(Err(OAuthError::account_disabled()));
+    }
+    let granted = try_oauth!(issue::grant_scopes(s, client, &c.scope, None).await?);
+    // The code of an interactive login is minted right after the credentials were checked; a
+    // code minted later from the SSO cookie has acr 0 (Keycloak's level of assurance).
+    let minted_ms = c.expires_at - realm.access_code_lifespan() * 1000;
+    let acr = if minted_ms - c.auth_time_s * 1000 <= 5_000 {
+        "1"
+    } else {
+        "0"
+    };
+    let body = issue::issue_for(
+        s,
+        keys,
+        realm,
+        client,
+        &user,
+        issuer,
+        &granted,
+        Some(SessionRef {
+            user_session: &us,
+            generation: cs.refresh_generation,
+        }),
+        c.nonce.as_deref(),
+        c.auth_time_s,
+        acr,
+        &BTreeMap::new(),
+    )
+    .await?;
+    Ok(Ok(body))
+}
+
+async fn refresh(
+    s: &AppState,
+    realm: &RealmRecord,
+    client: &ClientRecord,
+    params: &Params,
+    issuer: &str,
+    keys: &Arc<RealmKeys>,
+) -> Result<Outcome> {
+    let token = try_oauth!(param(params, "refresh_token"));
+    let requested_scope = try_oauth!(params.one("scope")).unwrap_or("");
+    let claims = match issue::verify_refresh_token(keys, issuer, token) {
+        Ok(c) => c,
+        Err(e) => {
+            return Ok(Err(
+                OAuthError::invalid_refresh_token().with_detail(e.to_string())
+            ));
+        }
+    };
+    let text = |k: &str| claims.get(k).and_then(Value::as_str);
+    if text("azp") != Some(client.client_id.as_str()) {
+        return Ok(Err(OAuthError::invalid_grant(
+            "Invalid refresh token. Token client and authorized client don't match",
+        )));
+    }
+    let (Some(sid), Some(generation)) = (text("sid"), issue::refresh_generation(&claims)) else {
+        return Ok(Err(OAuthError::invalid_refresh_token()));
+    };
+    let now = now_ms();
+    let Some(us) = s.store.user_session(sid).await? else {
+        return Ok(Err(OAuthError::session_not_active()));
+    };
+    if !issue::session_alive(realm, &us, now) {
+        return Ok(Err(OAuthError::session_not_active()));
+    }
+    let Some(cs) = s.store.client_session_for(&us.id, &client.id).await? else {
+        return Ok(Err(OAuthError::session_not_active()));
+    };
+    let Some(user) = s.store.user_by_id(&realm.id, &us.user_id).await? else {
+        return Ok(Err(OAuthError::invalid_grant("User not found")));
+    };
+    if !user.enabled {
+        return Ok(Err(OAuthError::account_disabled()));
+    }
+    let iat = claims.get("iat").and_then(Value::as_i64).unwrap_or(0);
+    let not_before = realm
+        .settings
+        .not_before
+        .unwrap_or(0)
+        .max(client.repr.not_before.unwrap_or(0))
+        .max(user.not_before);
+    if iat < not_before {
+        return Ok(Err(OAuthError::invalid_grant("Stale token")));
+    }
+    let enforce = realm.settings.revoke_refresh_token.unwrap_or(false);
+    let max_reuse = realm.settings.refresh_token_max_reuse.unwrap_or(0);
+    let new_generation = match s
+        .store
+        .use_refresh_token(&cs.id, generation, enforce, max_reuse)
+        .await?
+    {
+        RefreshOutcome::Rotated { new_generation } => new_generation,
+        RefreshOutcome::Stale => {
+            if enforce {
+                // RT-3: reuse of a rotated token revokes the whole family.
+                s.store.delete_client_session(&cs.id).await?;
+                tracing::warn!(
+                    realm = %realm.name,
+                    client = %client.client_id,
+                    "refresh token reused after rotation; client session revoked"
+                );
+            }
+            return Ok(Err(OAuthError::invalid_grant("Stale token")));
+        }
+        RefreshOutcome::SessionGone => return Ok(Err(OAuthError::session_not_active())),
+    };
+    s.store.touch_user_session(&us.id, now).await?;
+    let granted_before: Vec<String> = cs
+        .scope
+        .split_ascii_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let granted =
+        try_oauth!(issue::grant_scopes(s, client, requested_scope, Some(&granted_before)).await?);
+    let mut us = us;
+    us.last_refresh = us.last_refresh.max(now);
+    let body = issue::issue_for(
+        s,
+        keys,
+        realm,
+        client,
+        &user,
+        issuer,
+        &granted,
+        Some(SessionRef {
+            user_session: &us,
+            generation: new_generation,
+        }),
+        None,
+        us.auth_time_s,
+        "1",
+        &BTreeMap::new(),
+    )
+    .await?;
+    Ok(Ok(body))
+}
+
+async fn client_credentials(
+    s: &AppState,
+    realm: &RealmRecord,
+    client: &ClientRecord,
+    params: &Params,
+    issuer: &str,
+    keys: &Arc<RealmKeys>,
+    peer: SocketAddr,
+) -> Result<Outcome> {
+    if client.public_client() {
+        return Ok(Err(OAuthError::unauthorized_client(
+            "Public client not allowed to retrieve service account",
+        )));
+    }
+    if !client.service_accounts_enabled() {
+        return Ok(Err(OAuthError::unauthorized_client(
+            "Client not enabled to retrieve service account",
+        )));
+    }
+    let scope = try_oauth!(params.one("scope")).unwrap_or("");
+    let Some(user) = s.store.service_account_user(&client.id).await? else {
+        return Ok(Err(OAuthError::unauthorized_client(
+            "Client not enabled to retrieve service account",
+        )
+        .with_detail("no service-account user")));
+    };
+    if !user.enabled {
+        return Ok(Err(OAuthError::invalid_grant("User is disabled")));
+    }
+    let granted = try_oauth!(issue::grant_scopes(s, client, scope, None).await?);
+    let addr = peer.ip().to_string();
+    let notes = BTreeMap::from([
+        ("client_id".to_string(), client.client_id.clone()),
+        ("clientHost".to_string(), addr.clone()),
+        ("clientAddress".to_string(), addr),
+    ]);
+    let body = issue::issue_for(
+        s,
+        keys,
+        realm,
+        client,
+        &user,
+        issuer,
+        &granted,
+        None,
+        None,
+        http::now_s(),
+        "1",
+        &notes,
+    )
+    .await?;
+    Ok(Ok(body))
+}
+
+async fn password(
+    s: &AppState,
+    realm: &RealmRecord,
+    client: &ClientRecord,
+    params: &Params,
+    issuer: &str,
+    keys: &Arc<RealmKeys>,
+    ip: Option<String>,
+) -> Result<Outcome> {
+    if !client.repr.direct_access_grants_enabled.unwrap_or(false) {
+        return Ok(Err(OAuthError::unauthorized_client(
+            "Client not allowed for direct access grants",
+        )));
+    }
+    let username = try_oauth!(param(params, "username"));
+    let password = try_oauth!(param(params, "password"));
+    let scope = try_oauth!(params.one("scope")).unwrap_or("");
+    let granted = try_oauth!(issue::grant_scopes(s, client, scope, None).await?);
+    let user = match credentials::check_password(s, realm, username, password).await? {
+        PasswordCheck::Valid(u) => u,
+        PasswordCheck::Invalid => return Ok(Err(OAuthError::invalid_user_credentials())),
+        PasswordCheck::Disabled(_) => return Ok(Err(OAuthError::account_disabled())),
+    };
+    if !s.store.required_actions(&user.id).await?.is_empty() {
+        return Ok(Err(OAuthError::account_not_fully_set_up()));
+    }
+    let (us, cs) =
+        credentials::start_session(s, realm, &user, client, &granted.names, None, ip).await?;
+    let body = issue::issue_for(
+        s,
+        keys,
+        realm,
+        client,
+        &user,
+        issuer,
+        &granted,
+        Some(SessionRef {
+            user_session: &us,
+            generation: cs.refresh_generation,
+        }),
+        None,
+        us.auth_time_s,
+        "1",
+        &BTreeMap::new(),
+    )
+    .await?;
+    Ok(Ok(body))
+}
