@@ -100,6 +100,31 @@ def mem(pid):
     return {"rss_mb": rss / 1024 if rss else None, "hwm_mb": hwm / 1024 if hwm else None}
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_sample(pid):
+    """(server CPU seconds, core-0 busy seconds, core-0 total seconds, wall time)."""
+    try:
+        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        proc = (int(f[11]) + int(f[12])) / TICK
+    except (OSError, IndexError, ValueError):
+        proc = None
+    core = next(l.split() for l in open("/proc/stat") if l.startswith(f"cpu{SERVER_CORE} "))
+    vals = [int(x) for x in core[1:]]
+    idle = vals[3] + vals[4]  # idle + iowait
+    return proc, (sum(vals) - idle) / TICK, sum(vals) / TICK, time.perf_counter()
+
+
+def cpu_share(before, after):
+    """Share of one core used by the server, and how busy the core was in all, over a window."""
+    if before[0] is None or after[0] is None:
+        return {}
+    wall = after[3] - before[3]
+    return {"server_cpu_pct": 100 * (after[0] - before[0]) / wall,
+            "core_busy_pct": 100 * (after[1] - before[1]) / max(after[2] - before[2], 1e-9)}
+
+
 def spawn(cmd, cwd, log_path, env, name):
     log = open(log_path, "wb")
     p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -153,8 +178,10 @@ def wrk(url, label, method="GET", body=None, auth=None, pid=None):
     out = OUT / f"{label}.wrk.json"
     out.unlink(missing_ok=True)
     env["LOAD_OUT"] = str(out)
+    c0 = cpu_sample(pid) if pid else None
     text = subprocess.run(base + [f"-d{SECONDS}s", url], env=env, capture_output=True, text=True,
                           timeout=SECONDS + 60, check=True).stdout
+    cpu = cpu_share(c0, cpu_sample(pid)) if pid else {}
     (OUT / f"{label}.wrk.txt").write_text(text)
     w = json.loads(out.read_text())
     sock = sum(w["socket_errors"].values())
@@ -170,6 +197,7 @@ def wrk(url, label, method="GET", body=None, auth=None, pid=None):
         "error_sample": w["error_sample"] or None,
         "concurrency": CONNECTIONS,
         "driver": "wrk",
+        **cpu,
     }
     if pid:
         r.update(mem(pid))
@@ -181,7 +209,9 @@ def code_flow(base, pid):
            "--client", WEB_ID, "--secret", WEB_SECRET, "--username", USERNAME, "--password", PASSWORD,
            "--redirect-uri", REDIRECT_URI, "--concurrency", str(USERS), "--warmup", str(WARMUP),
            "--seconds", str(SECONDS)]
+    c0 = cpu_sample(pid)  # over warm-up and run: the driver does both in one process
     p = subprocess.run(cmd, env=CLEAN_ENV, capture_output=True, text=True, timeout=WARMUP + SECONDS + 120)
+    cpu = cpu_share(c0, cpu_sample(pid))
     if p.returncode != 0:
         raise SystemExit(f"login_load failed ({p.returncode}): {p.stderr[-2000:]}")
     d = json.loads(p.stdout)
@@ -199,6 +229,7 @@ def code_flow(base, pid):
         "steps_ms": {k: v for k, v in d["latency_ms"].items() if k != "iteration"},
         "concurrency": USERS,
         "driver": "login_load",
+        **cpu,
     }
     r.update(mem(pid))
     return r
@@ -377,6 +408,9 @@ def peer():
         stop(p)
 
 
+if float(results["loadavg_before"][0]) > 0.5:
+    note(f"warning: load average {results['loadavg_before'][0]} before the run: another process competes "
+         "for the cores (see each scenario's 'core busy' against 'server CPU')")
 limits()
 portcullis()
 if not SKIP_PEER:
@@ -452,8 +486,9 @@ print(f"load average before: {' '.join(results['loadavg_before'])}, after: {' '.
       f"{m['wrk']}; {lim['openssl']}; peer: node {results.get('peer', {}).get('node', '—')} "
       f"oidc-provider {results.get('peer', {}).get('version', '—')}")
 print()
-print("| scenario | conc. | Portcullis req/s | p50 ms | p99 ms | errors | RSS after (MB) | oidc-provider req/s | p50 ms | p99 ms | errors |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| scenario | conc. | Portcullis req/s | p50 ms | p99 ms | errors | server CPU % (core busy %) | RSS after (MB) "
+      "| oidc-provider req/s | p50 ms | p99 ms | errors | peer CPU % (core busy %) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 LABELS = [("cc", "client_credentials (bench-cc)"), ("refresh", "refresh_token (one token reused)"),
           ("password", "password grant (argon2id)"), ("code_flow", "code flow with login form (logins/s)"),
           ("discovery", "discovery"), ("jwks", "JWKS"),
@@ -463,11 +498,13 @@ for key, label in LABELS:
     if o is None:
         continue
     if "skipped" in o:
-        print(f"| {label} | — | not run: {o['skipped'][:80]} | | | | | | | | |")
+        print(f"| {label} | — | not run: {o['skipped'][:80]} | | | | | | | | | | |")
         continue
     row = [label, str(o["concurrency"]), f(o["per_s"]), f(o["p50_ms"], "{:.2f}"), f(o["p99_ms"], "{:.2f}"),
-           str(o["errors"]), f(o.get("rss_mb"))]
-    row += ([f(t["per_s"]), f(t["p50_ms"], "{:.2f}"), f(t["p99_ms"], "{:.2f}"), str(t["errors"])] if t else ["—"] * 4)
+           str(o["errors"]), f"{f(o.get('server_cpu_pct'), '{:.0f}')} ({f(o.get('core_busy_pct'), '{:.0f}')})",
+           f(o.get("rss_mb"))]
+    row += ([f(t["per_s"]), f(t["p50_ms"], "{:.2f}"), f(t["p99_ms"], "{:.2f}"), str(t["errors"]),
+             f"{f(t.get('server_cpu_pct'), '{:.0f}')} ({f(t.get('core_busy_pct'), '{:.0f}')})"] if t else ["—"] * 5)
     print("| " + " | ".join(row) + " |")
 print()
 print(f"limits on core {SERVER_CORE}: RS256 sign (openssl speed rsa2048) {rsa:,.0f}/s; argon2id verify "
