@@ -1418,3 +1418,37 @@ async fn a_temporary_password_must_be_changed_before_a_code_is_issued() {
     assert_eq!(direct("temp-pw").await, 401);
     drop(e.server);
 }
+
+// Login templates can be overridden from a theme folder (`themes/login/*.html` by default).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_theme_folder_overrides_the_login_page() {
+    let w = Workdir::new();
+    w.write(
+        "data/import/sec-realm.json",
+        &realm_json("http://127.0.0.1:9/none"),
+    );
+    w.write(
+        "themes/login/login.html",
+        "<p>Acme sign-in for {{ realm_display_name }}</p><form id=\"kc-form-login\" action=\"{{ login_action }}\" method=\"post\"><input type=\"hidden\" name=\"csrf_token\" value=\"{{ csrf_token }}\"></form>",
+    );
+    let server = Server::start(
+        w.path(),
+        &["start-dev", "--import-realm", "--http-relative-path=/auth"],
+        &[],
+    )
+    .expect("server starts");
+    let base = format!("{}/auth/realms/sec", server.origin());
+    let mut b = Browser::default();
+    let (s, _, html) = b.get(&auth_url(&base, "web", &[])).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Acme sign-in for sec"), "{html}");
+    // The overriding template still drives a working login.
+    let to = login(
+        &mut b,
+        &auth_url(&base, "web", &[("prompt", "login")]),
+        "alice",
+        "alice-pw",
+    )
+    .await;
+    assert!(query_param(&to, "code").is_some());
+}
