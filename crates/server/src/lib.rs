@@ -13,6 +13,7 @@ pub mod app;
 pub mod bootstrap;
 pub mod config;
 pub mod error;
+pub mod housekeeping;
 pub mod management;
 pub mod oidc;
 pub mod realms;

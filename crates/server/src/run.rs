@@ -347,6 +347,11 @@ pub async fn serve(
         return Err(e);
     }
     started.store(true, Ordering::Release);
+    tokio::spawn(crate::housekeeping::run(
+        store.clone(),
+        std::time::Duration::from_secs(60),
+        rx.clone(),
+    ));
     let rel = &settings.http.relative_path;
     match mgmt_addr {
         Some(a) => tracing::info!(

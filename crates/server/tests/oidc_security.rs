@@ -1452,3 +1452,99 @@ async fn a_theme_folder_overrides_the_login_page() {
     .await;
     assert!(query_param(&to, "code").is_some());
 }
+
+/// REL-1: a restart loses nothing — the SSO cookie still signs in, refresh tokens still work,
+/// used codes stay used — on SQLite and on PostgreSQL.
+async fn survives_restart(db_args: &[String]) {
+    let w = Workdir::new();
+    w.write(
+        "data/import/sec-realm.json",
+        &realm_json("http://127.0.0.1:9/none"),
+    );
+    let mut args: Vec<String> = [
+        "start-dev",
+        "--import-realm",
+        "--http-relative-path=/auth",
+        "--hostname=http://sso.test/auth",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(db_args.iter().cloned());
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let public = "http://sso.test/auth/realms/sec";
+    let mut server = Server::start(w.path(), &argv, &[]).expect("server starts");
+    let base = format!("{}/auth/realms/sec", server.origin());
+    let mut b = Browser::default();
+    let (_, _, html) = b.get(&auth_url(&base, "web", &[])).await;
+    let (action, csrf) = form_of(&html);
+    let action = action.replace(public, &base);
+    let (s, h, _) = b
+        .post(
+            &action,
+            &[
+                ("username", "alice"),
+                ("password", "alice-pw"),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(s, 302);
+    let code = query_param(&location(&h), "code").unwrap();
+    let (s, t) = exchange(&base, "web", "web-secret", &code).await;
+    assert_eq!(s, 200, "{t}");
+    assert_eq!(claims(t["access_token"].as_str().unwrap())["iss"], public);
+    assert!(server.stop(), "clean stop");
+
+    let server = Server::start(w.path(), &argv, &[]).expect("server restarts");
+    let base = format!("{}/auth/realms/sec", server.origin());
+    let (s, h, _) = b.get(&auth_url(&base, "web", &[("prompt", "none")])).await;
+    assert_eq!(s, 302);
+    assert!(
+        query_param(&location(&h), "code").is_some(),
+        "SSO survived: {}",
+        location(&h)
+    );
+    let (s, r) = exchange(&base, "web", "web-secret", &code).await;
+    assert_eq!(
+        (s, r["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "a used code stays used"
+    );
+    // (That replay revoked the first client session, as CODE-2 requires; log in again.)
+    let (_, h, _) = b.get(&auth_url(&base, "web", &[])).await;
+    let code = query_param(&location(&h), "code").unwrap();
+    let (s, t) = exchange(&base, "web", "web-secret", &code).await;
+    assert_eq!(s, 200, "{t}");
+    let (s, t2) = token(
+        &base,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+        ],
+        Some(("web", "web-secret")),
+    )
+    .await;
+    assert_eq!(s, 200, "{t2}");
+    assert_eq!(
+        introspect(&base, t2["access_token"].as_str().unwrap()).await["active"],
+        true
+    );
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_survives_a_restart_on_sqlite() {
+    survives_restart(&[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_survives_a_restart_on_postgresql() {
+    let (jdbc, _schema) = pg_jdbc_with_fresh_schema();
+    survives_restart(&[
+        "--db=postgres".to_string(),
+        format!("--db-url={jdbc}"),
+        "--db-username=postgres".to_string(),
+    ])
+    .await;
+}
