@@ -1548,3 +1548,87 @@ async fn state_survives_a_restart_on_postgresql() {
     ])
     .await;
 }
+
+// Keys: a client may ask for ES256 or EdDSA tokens; the key is created on first use and
+// published in the JWKS, and the tokens verify (introspection says active).
+#[tokio::test(flavor = "multi_thread")]
+async fn clients_may_use_es256_and_eddsa_keys() {
+    let mut realm: Value = serde_json::from_str(&realm_json("http://127.0.0.1:9/none")).unwrap();
+    realm["realm"] = json!("keys");
+    realm["clients"] = json!([
+        {"clientId": "ec", "secret": "ec-secret", "serviceAccountsEnabled": true, "publicClient": false,
+         "attributes": {"access.token.signed.response.alg": "ES256"}},
+        {"clientId": "ed", "secret": "ed-secret", "serviceAccountsEnabled": true, "publicClient": false,
+         "directAccessGrantsEnabled": true,
+         "attributes": {"access.token.signed.response.alg": "EdDSA", "id.token.signed.response.alg": "EdDSA"}}
+    ]);
+    realm["users"] = json!([
+        {"username": "alice", "enabled": true, "credentials": [{"type": "password", "value": "alice-pw"}]},
+        {"username": "service-account-ec", "enabled": true, "serviceAccountClientId": "ec"},
+        {"username": "service-account-ed", "enabled": true, "serviceAccountClientId": "ed"}
+    ]);
+    let w = Workdir::new();
+    w.write("data/import/keys-realm.json", &realm.to_string());
+    let server = Server::start(
+        w.path(),
+        &["start-dev", "--import-realm", "--http-relative-path=/auth"],
+        &[],
+    )
+    .expect("server starts");
+    let base = format!("{}/auth/realms/keys", server.origin());
+    let cc = [("grant_type", "client_credentials")];
+    let (s, t) = token(&base, &cc, Some(("ec", "ec-secret"))).await;
+    assert_eq!(s, 200, "{t}");
+    let at = t["access_token"].as_str().unwrap();
+    assert_eq!(header(at)["alg"], "ES256");
+    let (s, t) = token(
+        &base,
+        &[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "alice-pw"),
+            ("scope", "openid"),
+        ],
+        Some(("ed", "ed-secret")),
+    )
+    .await;
+    assert_eq!(s, 200, "{t}");
+    assert_eq!(header(t["access_token"].as_str().unwrap())["alg"], "EdDSA");
+    assert_eq!(header(t["id_token"].as_str().unwrap())["alg"], "EdDSA");
+    let jwks: Value = http()
+        .get(format!("{base}/protocol/openid-connect/certs"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let algs: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k["alg"].as_str())
+        .collect();
+    for alg in ["RS256", "ES256", "EdDSA"] {
+        assert!(algs.contains(&alg), "{alg} in {algs:?}");
+    }
+    let kid = header(at)["kid"].as_str().unwrap().to_string();
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == kid.as_str())
+    );
+    let v: Value = http()
+        .post(format!("{base}/protocol/openid-connect/token/introspect"))
+        .basic_auth("ec", Some("ec-secret"))
+        .form(&[("token", at)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["active"], true, "{v}");
+}
