@@ -293,7 +293,9 @@ pub async fn serve(
             store: store.clone(),
             hostname: crate::oidc::hostname_policy(&settings),
             keys: Arc::new(crate::oidc::keys::KeyCache::new()),
-            themes: Arc::new(crate::theme::Themes::load(Some(&settings.import.theme_dir))?),
+            themes: Arc::new(crate::theme::Themes::load(Some(
+                &settings.import.theme_dir,
+            ))?),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(10))
                 .redirect(reqwest::redirect::Policy::none())
