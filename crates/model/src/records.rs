@@ -347,6 +347,8 @@ pub struct AuthCodeRecord {
     pub expires_at: i64,
     /// Set when redeemed; a second redemption finds it set (replay).
     pub used_at: Option<i64>,
+    /// Level of assurance: "1" after entering credentials, "0" from the SSO cookie.
+    pub acr: String,
 }
 
 /// A login in progress (between the authorization request and the code): bound to the

@@ -293,7 +293,9 @@ pub async fn serve(
             store: store.clone(),
             hostname: crate::oidc::hostname_policy(&settings),
             keys: Arc::new(crate::oidc::keys::KeyCache::new()),
-            themes: Arc::new(crate::theme::Themes::load(None)?),
+            themes: Arc::new(crate::theme::Themes::load(Some(
+                &settings.import.theme_dir,
+            ))?),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(10))
                 .redirect(reqwest::redirect::Policy::none())
@@ -347,6 +349,11 @@ pub async fn serve(
         return Err(e);
     }
     started.store(true, Ordering::Release);
+    tokio::spawn(crate::housekeeping::run(
+        store.clone(),
+        std::time::Duration::from_secs(60),
+        rx.clone(),
+    ));
     let rel = &settings.http.relative_path;
     match mgmt_addr {
         Some(a) => tracing::info!(

@@ -64,7 +64,7 @@ pub struct SessionLifespans {
 const USER_SESSION_COLUMNS: &str =
     "id, realm_id, user_id, auth_time_s, started, last_refresh, remember_me, ip_address";
 const CLIENT_SESSION_COLUMNS: &str = "id, user_session_id, client_id, scope, redirect_uri, started, refresh_generation, refresh_uses";
-const CODE_COLUMNS: &str = "code_hash, realm_id, client_id, user_session_id, client_session_id, redirect_uri, scope, nonce, code_challenge, code_challenge_method, auth_time_s, expires_at, used_at";
+const CODE_COLUMNS: &str = "code_hash, realm_id, client_id, user_session_id, client_session_id, redirect_uri, scope, nonce, code_challenge, code_challenge_method, auth_time_s, expires_at, used_at, acr";
 const AUTH_SESSION_COLUMNS: &str =
     "id, realm_id, client_id, request, user_id, csrf_token, created, expires_at";
 
@@ -109,6 +109,7 @@ fn code_record(r: &sqlx::any::AnyRow) -> Result<AuthCodeRecord> {
         auth_time_s: r.try_get(10)?,
         expires_at: r.try_get(11)?,
         used_at: r.try_get(12)?,
+        acr: r.try_get(13)?,
     })
 }
 
@@ -499,7 +500,7 @@ impl Store {
     /// A duplicate hash is `Conflict`; an unknown session is `Conflict` (reference violation).
     pub async fn insert_code(&self, c: &AuthCodeRecord) -> Result<()> {
         sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO auth_code ({CODE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            "INSERT INTO auth_code ({CODE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         )))
         .bind(&c.code_hash)
         .bind(&c.realm_id)
@@ -514,6 +515,7 @@ impl Store {
         .bind(c.auth_time_s)
         .bind(c.expires_at)
         .bind(c.used_at)
+        .bind(&c.acr)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -252,6 +252,7 @@ fn code(fx: &Fx, cs: &ClientSessionRecord, expires_at: i64) -> AuthCodeRecord {
         auth_time_s: NOW / 1000,
         expires_at,
         used_at: None,
+        acr: "1".into(),
     }
 }
 

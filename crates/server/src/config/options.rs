@@ -445,6 +445,16 @@ pub const OPTIONS: &[OptionSpec] = &[
             "Directory read by `--import-realm`.",
         )
     }),
+    server(default(
+        opt(
+            "theme-dir",
+            "KC_THEME_DIR",
+            K::Path,
+            C::Http,
+            "Folder whose `login/*.html` templates replace the built-in login pages of the same name.",
+        ),
+        "themes",
+    )),
     // Database.
     default(
         opt(

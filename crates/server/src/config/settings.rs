@@ -100,6 +100,8 @@ pub struct ImportSettings {
     pub import_realm: bool,
     /// `import-dir`.
     pub dir: PathBuf,
+    /// `theme-dir`: login page overrides (`login/*.html`).
+    pub theme_dir: PathBuf,
 }
 
 /// Which database.
@@ -472,6 +474,9 @@ pub(crate) fn build(
         dir: v
             .text("import-dir")
             .map_or_else(|| data_dir.join("import"), PathBuf::from),
+        theme_dir: v
+            .text("theme-dir")
+            .map_or_else(|| PathBuf::from("themes"), PathBuf::from),
     };
     // Parsed for validation only: the flag has no effect.
     v.bool("optimized")?;

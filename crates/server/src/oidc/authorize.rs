@@ -250,9 +250,9 @@ async fn auth_inner(
             .is_none_or(|max| now_s() - us.auth_time_s <= max);
         let same_user = hint_sub.as_deref().is_none_or(|sub| sub == user.id);
         if !req.prompt.login && fresh_enough && same_user {
-            let mut resp = finish(s, fe, realm, &client, &req, us, user).await?;
-            touch_identity(s, fe, realm, us, &mut resp).await?;
-            return Ok(resp);
+            // The identity cookie stays as set at login: the logout confirmation's CSRF value
+            // is derived from it.
+            return finish(s, fe, realm, &client, &req, us, user, "0").await;
         }
     }
     if req.prompt.none {
@@ -424,6 +424,7 @@ async fn touch_identity(
 }
 
 /// Issue the code for an authenticated session and answer the client.
+#[allow(clippy::too_many_arguments)]
 async fn finish(
     s: &AppState,
     fe: &Frontend,
@@ -432,6 +433,7 @@ async fn finish(
     req: &AuthRequest,
     us: &UserSessionRecord,
     user: &UserRecord,
+    acr: &str,
 ) -> Result<Response> {
     let granted = match issue::grant_scopes(s, client, &req.scope, None).await? {
         Ok(g) => g,
@@ -457,6 +459,7 @@ async fn finish(
             auth_time_s: us.auth_time_s,
             expires_at: now + realm.access_code_lifespan().clamp(1, 600) * 1000,
             used_at: None,
+            acr: acr.to_owned(),
         })
         .await?;
     tracing::debug!(realm = %realm.name, client = %client.client_id, user = %user.id, "authorization code issued");
@@ -685,7 +688,7 @@ async fn complete_login(
         ip_address: ip,
     };
     s.store.create_user_session(&us).await?;
-    let mut resp = finish(s, fe, realm, &p.client, &p.req, &us, user).await?;
+    let mut resp = finish(s, fe, realm, &p.client, &p.req, &us, user, "1").await?;
     touch_identity(s, fe, realm, &us, &mut resp).await?;
     Ok(resp)
 }

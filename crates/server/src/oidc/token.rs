@@ -178,9 +178,14 @@ async fn authorization_code(
     if !issue::session_alive(realm, &us, now) {
         return Ok(Err(OAuthError::session_not_active()));
     }
-    let Some(cs) = s.store.client_session(&c.client_session_id).await? else {
-        return Ok(Err(OAuthError::session_not_active()));
-    };
+    // A concurrent replay of this code may already have revoked the client session (CODE-2):
+    // the exchange still answers (exactly one redemption wins, CODE-3), and what it issues is
+    // dead on arrival.
+    let generation = s
+        .store
+        .client_session(&c.client_session_id)
+        .await?
+        .map_or(0, |cs| cs.refresh_generation);
     let Some(user) = s.store.user_by_id(&realm.id, &us.user_id).await? else {
         return Ok(Err(OAuthError::invalid_grant("User not found")));
     };
@@ -188,14 +193,7 @@ async fn authorization_code(
         return Ok(Err(OAuthError::account_disabled()));
     }
     let granted = try_oauth!(issue::grant_scopes(s, client, &c.scope, None).await?);
-    // The code of an interactive login is minted right after the credentials were checked; a
-    // code minted later from the SSO cookie has acr 0 (Keycloak's level of assurance).
-    let minted_ms = c.expires_at - realm.access_code_lifespan() * 1000;
-    let acr = if minted_ms - c.auth_time_s * 1000 <= 5_000 {
-        "1"
-    } else {
-        "0"
-    };
+    let acr = if c.acr == "0" { "0" } else { "1" };
     let body = issue::issue_for(
         s,
         keys,
@@ -206,7 +204,7 @@ async fn authorization_code(
         &granted,
         Some(SessionRef {
             user_session: &us,
-            generation: cs.refresh_generation,
+            generation,
         }),
         c.nonce.as_deref(),
         c.auth_time_s,
