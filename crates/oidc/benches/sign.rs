@@ -2,10 +2,10 @@
 //! Keycloak-shaped access-token claim set. Compare RS256 with `openssl speed rsa2048` (sign/s)
 //! in BENCHMARKS.md: keys are parsed once, so this measures the signer itself.
 
+use aws_lc_rs::rand::SystemRandom;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use portcullis_oidc::jose::{Algorithm, Signer};
 use portcullis_oidc::keys::generate;
-use ring::rand::SystemRandom;
 use serde_json::json;
 use std::hint::black_box;
 
@@ -46,7 +46,7 @@ fn bench_sign(c: &mut Criterion) {
             Ok(r) => r,
             Err(e) => panic!("key generation failed: {e}"),
         };
-        let signer = match Signer::from_record(&record, &rng) {
+        let signer = match Signer::from_record(&record) {
             Ok(s) => s,
             Err(e) => panic!("key parsing failed: {e}"),
         };

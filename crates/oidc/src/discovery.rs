@@ -389,7 +389,7 @@ mod tests {
 
     #[test]
     fn signing_algs_of_records_use_enabled_sig_keys() {
-        let rng = ring::rand::SystemRandom::new();
+        let rng = aws_lc_rs::rand::SystemRandom::new();
         let mut ed = crate::keys::generate(Algorithm::EdDSA, &rng, 0, "r", "a").unwrap();
         let es = crate::keys::generate(Algorithm::ES256, &rng, 0, "r", "b").unwrap();
         let hs = crate::keys::generate(Algorithm::HS512, &rng, 0, "r", "c").unwrap();

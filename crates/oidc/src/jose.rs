@@ -14,12 +14,12 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
+use aws_lc_rs::hmac;
+use aws_lc_rs::rand::SecureRandom;
+use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_model::records::KeyRecord;
-use ring::hmac;
-use ring::rand::SecureRandom;
-use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 use serde_json::{Map, Value};
 
 use crate::error::OAuthError;
@@ -202,7 +202,7 @@ enum SigningKey {
     Rsa(RsaKeyPair),
     Ec(EcdsaKeyPair),
     Ed(Ed25519KeyPair),
-    Hmac(hmac::Key),
+    Hmac(Box<hmac::Key>),
 }
 
 /// A realm key, parsed once, ready to sign. Cheap to share behind an `Arc`.
@@ -231,9 +231,8 @@ struct Header<'a> {
 
 impl Signer {
     /// Parses the record's private key (PKCS#8 DER, or the raw secret for HMAC) for its
-    /// recorded algorithm. ring needs an RNG to build ECDSA keys (nonce hedging); it is only
-    /// borrowed here.
-    pub fn from_record(record: &KeyRecord, rng: &dyn SecureRandom) -> Result<Self, KeyError> {
+    /// recorded algorithm.
+    pub fn from_record(record: &KeyRecord) -> Result<Self, KeyError> {
         let alg: Algorithm = record.algorithm.parse()?;
         let der: &[u8] = &record.private_der;
         let key = match alg.family() {
@@ -245,7 +244,7 @@ impl Signer {
                     .ecdsa_signing()
                     .ok_or_else(|| KeyError::UnsupportedAlgorithm(alg.to_string()))?;
                 SigningKey::Ec(
-                    EcdsaKeyPair::from_pkcs8(ring_alg, der, rng)
+                    EcdsaKeyPair::from_pkcs8(ring_alg, der)
                         .map_err(|e| KeyError::InvalidKey(e.to_string()))?,
                 )
             }
@@ -264,7 +263,7 @@ impl Signer {
                         alg.min_hmac_key_len()
                     )));
                 }
-                SigningKey::Hmac(hmac::Key::new(ring_alg, der))
+                SigningKey::Hmac(Box::new(hmac::Key::new(ring_alg, der)))
             }
         };
         Ok(Self {
@@ -288,7 +287,7 @@ impl Signer {
         match &self.key {
             SigningKey::Rsa(kp) => {
                 let enc = self.alg.rsa_signing().ok_or(SignError::Crypto)?;
-                let mut sig = vec![0u8; kp.public().modulus_len()];
+                let mut sig = vec![0u8; kp.public_modulus_len()];
                 kp.sign(enc, rng, message, &mut sig)
                     .map_err(|_| SignError::Crypto)?;
                 Ok(sig)
@@ -329,7 +328,7 @@ impl Signer {
     /// The key that verifies this signer's tokens (public part; the secret itself for HMAC).
     pub fn verification_key(&self) -> VerificationKey {
         let material = match &self.key {
-            SigningKey::Rsa(kp) => VerifyMaterial::Public(kp.public().as_ref().to_vec()),
+            SigningKey::Rsa(kp) => VerifyMaterial::Public(kp.public_key().as_ref().to_vec()),
             SigningKey::Ec(kp) => VerifyMaterial::Public(kp.public_key().as_ref().to_vec()),
             SigningKey::Ed(kp) => VerifyMaterial::Public(kp.public_key().as_ref().to_vec()),
             SigningKey::Hmac(k) => VerifyMaterial::Hmac(k.clone()),
@@ -391,7 +390,7 @@ impl From<JwtError> for OAuthError {
 enum VerifyMaterial {
     /// RSA: `RSAPublicKey` DER; EC: uncompressed point; Ed25519: 32 bytes.
     Public(Vec<u8>),
-    Hmac(hmac::Key),
+    Hmac(Box<hmac::Key>),
 }
 
 /// A key that verifies one algorithm.
@@ -425,7 +424,7 @@ impl VerificationKey {
                 if record.private_der.len() < alg.min_hmac_key_len() {
                     return Err(KeyError::InvalidKey("HMAC secret too short".into()));
                 }
-                VerifyMaterial::Hmac(hmac::Key::new(ring_alg, &record.private_der))
+                VerifyMaterial::Hmac(Box::new(hmac::Key::new(ring_alg, &record.private_der)))
             }
         };
         Ok(Self { alg, material })
@@ -644,7 +643,7 @@ pub fn check_token_type(claims: &Value, expected: &[&str]) -> Result<(), JwtErro
 mod tests {
     use super::*;
     use crate::keys::{generate, test_support::rsa_record};
-    use ring::rand::SystemRandom;
+    use aws_lc_rs::rand::SystemRandom;
     use serde_json::json;
 
     fn claims() -> Value {
@@ -660,7 +659,7 @@ mod tests {
         } else {
             generate(alg, &rng, 0, "realm", "k1").unwrap()
         };
-        let signer = Signer::from_record(&rec, &rng).unwrap();
+        let signer = Signer::from_record(&rec).unwrap();
         let verifier = Verifier::from_records(std::slice::from_ref(&rec)).unwrap();
         (signer, verifier)
     }
@@ -934,7 +933,7 @@ mod tests {
     fn disabled_keys_do_not_verify() {
         let rng = SystemRandom::new();
         let mut rec = generate(Algorithm::ES256, &rng, 0, "r", "k").unwrap();
-        let signer = Signer::from_record(&rec, &rng).unwrap();
+        let signer = Signer::from_record(&rec).unwrap();
         let token = signer.sign_jwt("JWT", &claims(), &rng).unwrap();
         rec.enabled = false;
         let verifier = Verifier::from_records(&[rec]).unwrap();
@@ -951,7 +950,7 @@ mod tests {
         let mut rec = generate(Algorithm::HS512, &rng, 0, "r", "k").unwrap();
         rec.private_der = vec![7u8; 32].into();
         assert!(matches!(
-            Signer::from_record(&rec, &rng),
+            Signer::from_record(&rec),
             Err(KeyError::InvalidKey(_))
         ));
         assert!(matches!(
@@ -966,13 +965,13 @@ mod tests {
         let mut rec = generate(Algorithm::ES256, &rng, 0, "r", "k").unwrap();
         rec.algorithm = "RSA-OAEP".into();
         assert!(matches!(
-            Signer::from_record(&rec, &rng),
+            Signer::from_record(&rec),
             Err(KeyError::UnsupportedAlgorithm(_))
         ));
         // A key of the wrong family for its recorded algorithm.
         rec.algorithm = "RS256".into();
         assert!(matches!(
-            Signer::from_record(&rec, &rng),
+            Signer::from_record(&rec),
             Err(KeyError::InvalidKey(_))
         ));
     }

@@ -2,13 +2,13 @@
 //! the browser security headers, cookies, form bodies, CORS, random values and the clock.
 
 use crate::app::AppState;
+use aws_lc_rs::rand::SecureRandom;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_oidc::authorize::Params;
 use portcullis_oidc::{ErrorCode, OAuthError};
-use ring::rand::SecureRandom;
 use sha2::Digest;
 
 pub fn now_ms() -> i64 {

@@ -6,10 +6,10 @@
 //! first writer's key and both nodes load it.
 
 use anyhow::{Context, Result, anyhow};
+use aws_lc_rs::rand::SystemRandom;
 use portcullis_model::records::{KeyRecord, RealmRecord, new_id};
 use portcullis_oidc::jose::{Algorithm, Signer, Verifier};
 use portcullis_store::Store;
-use ring::rand::SystemRandom;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -156,8 +156,7 @@ impl KeyCache {
                 .parse()
                 .map_err(|e| anyhow!("key {}: {e}", r.kid))?;
             if let std::collections::hash_map::Entry::Vacant(slot) = signers.entry(alg) {
-                let signer =
-                    Signer::from_record(r, &self.rng).map_err(|e| anyhow!("key {}: {e}", r.kid))?;
+                let signer = Signer::from_record(r).map_err(|e| anyhow!("key {}: {e}", r.kid))?;
                 slot.insert(Arc::new(signer));
             }
         }
