@@ -30,21 +30,58 @@ pub struct AppState {
     pub themes: std::sync::Arc<crate::theme::Themes>,
     /// Outgoing HTTP (back-channel logout).
     pub http: reqwest::Client,
+    /// Read caches of realm configuration and claim sources.
+    pub caches: std::sync::Arc<crate::cache::Caches>,
+    /// Password hashing slots: one per core.
+    pub hashing: std::sync::Arc<HashingSlots>,
+}
+
+/// Runs password hashes (argon2 / PBKDF2: CPU- and memory-bound, milliseconds each) on the
+/// blocking pool, at most one per core at a time. Unbounded, 32 concurrent logins would run 32
+/// argon2 instances of 7 MiB each side by side: no faster in total (the cores are the limit),
+/// but 32 times the memory and a cache thrashed enough to halve the rate. Waiting requests
+/// queue here in arrival order (tokio's semaphore is fair).
+pub struct HashingSlots {
+    slots: tokio::sync::Semaphore,
+}
+
+impl HashingSlots {
+    /// One slot per core this process may run on (CPU affinity counts).
+    pub fn per_core() -> HashingSlots {
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        HashingSlots {
+            slots: tokio::sync::Semaphore::new(n),
+        }
+    }
+
+    /// Run `f` on the blocking pool once a slot is free.
+    pub async fn run<T, F>(&self, f: F) -> anyhow::Result<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let _permit = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| anyhow::anyhow!("hashing slots closed"))?;
+        Ok(tokio::task::spawn_blocking(f).await?)
+    }
 }
 
 /// The enabled realm of that name, or the 404 answer Keycloak gives.
 pub async fn enabled_realm(
     s: &AppState,
     name: &str,
-) -> Result<portcullis_model::records::RealmRecord, Response> {
-    match s.store.get_realm(name).await {
+) -> Result<std::sync::Arc<portcullis_model::records::RealmRecord>, Response> {
+    match s.caches.realm(&s.store, name).await {
         Ok(Some(r)) if r.enabled => Ok(r),
         Ok(_) => Err((
             StatusCode::NOT_FOUND,
             axum::Json(json!({"error": "Realm does not exist"})),
         )
             .into_response()),
-        Err(e) => Err(crate::error::internal(e)),
+        Err(e) => Err(crate::error::internal_any(e)),
     }
 }
 

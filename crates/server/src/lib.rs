@@ -11,6 +11,7 @@
 
 pub mod app;
 pub mod bootstrap;
+pub mod cache;
 pub mod config;
 pub mod error;
 pub mod housekeeping;

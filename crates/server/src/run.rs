@@ -300,6 +300,8 @@ pub async fn serve(
                 .timeout(std::time::Duration::from_secs(10))
                 .redirect(reqwest::redirect::Policy::none())
                 .build()?,
+            caches: Arc::new(crate::cache::Caches::new()),
+            hashing: Arc::new(app::HashingSlots::per_core()),
         },
         AppOptions {
             relative_path: settings.http.relative_path.clone(),
@@ -395,6 +397,14 @@ async fn startup(store: &Store, settings: &Settings) -> Result<()> {
     }
     if realms::ensure_master(store).await? {
         tracing::info!("Created the master realm");
+    }
+    // Every realm has its signing keys before the first request (a realm created by an
+    // import gets them here; a restart finds them stored and creates nothing).
+    let keys = crate::oidc::keys::KeyCache::new();
+    for name in store.realm_names().await? {
+        if let Some(realm) = store.get_realm(&name).await? {
+            keys.get(store, &realm).await?;
+        }
     }
     let b = &settings.bootstrap;
     if let (Some(id), Some(secret)) = (&b.client_id, &b.client_secret) {

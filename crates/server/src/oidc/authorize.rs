@@ -182,7 +182,7 @@ async fn auth_inner(
             return Ok(error_page(s, fe, e.message));
         }
     };
-    let Some(client) = s.store.client_by_client_id(&realm.id, &client_id).await? else {
+    let Some(client) = s.caches.client(&s.store, &realm.id, &client_id).await? else {
         return Ok(error_page(s, fe, "Client not found."));
     };
     if !client.enabled() {
@@ -784,7 +784,9 @@ async fn required_action_inner(
         priority: 10,
         secret: CredentialSecret::Plain(zeroize::Zeroizing::new(new.to_owned())),
     };
-    let cred = tokio::task::spawn_blocking(move || cred.hash_if_plain(&policy).map(|_| cred))
+    let cred = s
+        .hashing
+        .run(move || cred.hash_if_plain(&policy).map(|_| cred))
         .await
         .context("password hashing task")??;
     s.store.replace_password(&user.id, &cred).await?;

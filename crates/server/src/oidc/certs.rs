@@ -14,8 +14,11 @@ pub async fn jwks(State(s): State<AppState>, Path(realm): Path<String>) -> Respo
     };
     match s.keys.get(&s.store, &r).await {
         Ok(k) => (
-            [(header::CACHE_CONTROL, "no-cache")],
-            axum::Json(k.jwks.clone()),
+            [
+                (header::CACHE_CONTROL, "no-cache"),
+                (header::CONTENT_TYPE, "application/json"),
+            ],
+            k.jwks_body.clone(),
         )
             .into_response(),
         Err(e) => crate::error::internal_any(e),

@@ -19,7 +19,7 @@ pub const MAX_PASSWORD_BYTES: usize = 4096;
 
 /// An authenticated client.
 pub struct AuthedClient {
-    pub client: ClientRecord,
+    pub client: std::sync::Arc<ClientRecord>,
     pub used_basic: bool,
 }
 
@@ -57,8 +57,8 @@ pub async fn authenticate_client(
         Err(e) => return fail(e),
     };
     let Some(client) = state
-        .store
-        .client_by_client_id(&realm.id, &creds.client_id)
+        .caches
+        .client(&state.store, &realm.id, &creds.client_id)
         .await?
     else {
         return fail(bad_client().with_detail("unknown client"));
@@ -151,15 +151,17 @@ pub async fn check_password(
         _ => None,
     };
     let password = zeroize::Zeroizing::new(password.to_owned());
-    let verified = tokio::task::spawn_blocking(move || match hash {
-        Some(h) => h.verify(&password),
-        None => {
-            portcullis_model::password::verify_dummy(&password);
-            false
-        }
-    })
-    .await
-    .context("password verification task")?;
+    let verified = state
+        .hashing
+        .run(move || match hash {
+            Some(h) => h.verify(&password),
+            None => {
+                portcullis_model::password::verify_dummy(&password);
+                false
+            }
+        })
+        .await
+        .context("password verification task")?;
     Ok(match (user, verified) {
         (Some(u), true) if u.enabled => PasswordCheck::Valid(u),
         (Some(u), true) => PasswordCheck::Disabled(u),

@@ -6,7 +6,9 @@ use crate::app::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use portcullis_model::records::RealmRecord;
 use portcullis_oidc::discovery::{Capabilities, discovery_document, id_token_signing_algs_of};
+use portcullis_oidc::urls::RealmUrls;
 
 pub async fn openid_configuration(
     State(s): State<AppState>,
@@ -17,32 +19,47 @@ pub async fn openid_configuration(
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let keys = match s.keys.get(&s.store, &r).await {
-        Ok(k) => k,
-        Err(e) => return crate::error::internal_any(e),
-    };
-    let scopes = match s.store.realm_client_scopes(&r.id).await {
-        Ok(v) => v
-            .into_iter()
-            .filter(|sc| {
-                sc.repr.protocol.as_deref().unwrap_or("openid-connect") == "openid-connect"
-            })
-            .map(|sc| sc.name)
-            .collect::<Vec<_>>(),
-        Err(e) => return crate::error::internal(e),
-    };
     let urls = super::urls(&s, &headers, &r.name);
+    let key = (
+        r.id.clone(),
+        urls.frontend_base.clone(),
+        urls.backend_base.clone(),
+    );
+    let body = match s.caches.discovery.get(&key) {
+        Some(b) => b,
+        None => match document(&s, &r, &urls).await {
+            Ok(b) => {
+                s.caches.discovery.insert(key, b.clone());
+                b
+            }
+            Err(e) => return crate::error::internal_any(e),
+        },
+    };
+    (
+        StatusCode::OK,
+        [
+            (
+                header::CACHE_CONTROL,
+                "no-cache, must-revalidate, no-transform, no-store",
+            ),
+            (header::CONTENT_TYPE, "application/json"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The document for one realm as seen through one pair of base URLs, serialised.
+async fn document(
+    s: &AppState,
+    r: &RealmRecord,
+    urls: &RealmUrls,
+) -> anyhow::Result<axum::body::Bytes> {
+    let keys = s.keys.get(&s.store, r).await?;
+    let scopes = s.caches.oidc_scope_names(&s.store, &r.id).await?;
     let caps = Capabilities {
         id_token_signing_algs: id_token_signing_algs_of(&keys.records),
         ..Capabilities::default()
     };
-    (
-        StatusCode::OK,
-        [(
-            header::CACHE_CONTROL,
-            "no-cache, must-revalidate, no-transform, no-store",
-        )],
-        axum::Json(discovery_document(&urls, &scopes, &caps)),
-    )
-        .into_response()
+    Ok(serde_json::to_vec(&discovery_document(urls, &scopes, &caps))?.into())
 }

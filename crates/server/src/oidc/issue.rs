@@ -24,9 +24,9 @@ pub async fn attached_scopes(
     state: &AppState,
     client: &ClientRecord,
 ) -> Result<Vec<AttachedScope>> {
-    let linked = state.store.client_scopes_of(&client.id).await?;
+    let linked = state.caches.scopes_of(&state.store, &client.id).await?;
     Ok(linked
-        .into_iter()
+        .iter()
         .filter(|(s, _)| s.repr.protocol.as_deref().unwrap_or("openid-connect") == "openid-connect")
         .map(|(s, default)| AttachedScope {
             include_in_token_scope: s
@@ -35,11 +35,29 @@ pub async fn attached_scopes(
                 .as_ref()
                 .and_then(|a| a.get("include.in.token.scope"))
                 .is_none_or(|v| v != "false"),
-            id: s.id,
-            name: s.name,
-            default,
+            id: s.id.clone(),
+            name: s.name.clone(),
+            default: *default,
         })
         .collect())
+}
+
+/// The service-account user of a client (UUID): its id from the cache, the record itself read
+/// fresh (its `enabled` flag and `notBefore` are security state).
+pub async fn service_account(
+    state: &AppState,
+    realm: &RealmRecord,
+    client_uuid: &str,
+) -> Result<Option<UserRecord>> {
+    let Some(id) = state
+        .caches
+        .service_account_id(&state.store, client_uuid)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let user = state.store.user_by_id(&realm.id, &id).await?;
+    Ok(user.filter(|u| u.service_account_client_id.as_deref() == Some(client_uuid)))
 }
 
 /// Resolve a `scope` parameter for a client.
@@ -73,7 +91,8 @@ pub async fn claim_data(
     granted: &Granted,
 ) -> Result<ClaimData> {
     let store = &state.store;
-    let mut roles = store.effective_roles(&user.id).await?;
+    let source = state.caches.user_claims(store, &user.id).await?;
+    let mut roles = source.effective_roles.clone();
     if !client.repr.full_scope_allowed.unwrap_or(true) {
         let mut owners = granted.scope_ids.clone();
         owners.push(client.id.clone());
@@ -90,27 +109,26 @@ pub async fn claim_data(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let client_ids_by_uuid = store
-        .clients_by_ids(&owner_uuids)
+    let client_ids_by_uuid = state
+        .caches
+        .client_ids(store, &owner_uuids)
         .await?
         .into_iter()
-        .map(|c| (c.id, c.client_id))
         .collect();
     let mut mapper_owners = granted.scope_ids.clone();
     mapper_owners.push(client.id.clone());
-    let mappers = store.mappers_of(&mapper_owners).await?;
-    let direct_groups = store
-        .direct_groups(&user.id)
+    let mappers = state
+        .caches
+        .mappers_of(store, &mapper_owners)
         .await?
-        .into_iter()
-        .map(|(_, name, path)| (name, path))
-        .collect();
+        .as_ref()
+        .clone();
     Ok(ClaimData {
-        user_attributes: store.user_attributes(&user.id).await?,
+        user_attributes: source.attributes.clone(),
         group_attributes: BTreeMap::new(),
         effective_roles: roles,
         client_ids_by_uuid,
-        direct_groups,
+        direct_groups: source.direct_groups.clone(),
         mappers,
     })
 }
@@ -161,6 +179,16 @@ pub fn session_expiry_ms(realm: &RealmRecord, s: &UserSessionRecord) -> i64 {
 
 pub fn session_alive(realm: &RealmRecord, s: &UserSessionRecord, now: i64) -> bool {
     now < session_expiry_ms(realm, s) && s.realm_id == realm.id
+}
+
+/// Whether a refresh should write the session's `last_refresh`. A session refreshed less than
+/// a tenth of its idle timeout ago (at most a minute) is not written again: busy clients
+/// refreshing every few seconds cost no writes, and the idle timeout ends at most that much
+/// early. Tokens are dated from the stored value, so they never outlive the stored session.
+pub fn needs_touch(realm: &RealmRecord, s: &UserSessionRecord, now: i64) -> bool {
+    let idle_ms = realm.sso_session_idle_timeout().max(1).saturating_mul(1000);
+    let window = (idle_ms / 10).min(60_000);
+    now.saturating_sub(s.last_refresh) >= window
 }
 
 /// The session a token is issued within.
@@ -316,7 +344,7 @@ pub const ASYMMETRIC: &[Algorithm] = &[
 pub struct ActiveToken {
     pub claims: Value,
     pub user: UserRecord,
-    pub client: ClientRecord,
+    pub client: std::sync::Arc<ClientRecord>,
     pub user_session: Option<UserSessionRecord>,
 }
 
@@ -361,7 +389,7 @@ pub async fn check_access_token(
     let Some(azp) = text("azp") else {
         return Ok(Err(Inactive::ClientGone));
     };
-    let Some(client) = state.store.client_by_client_id(&realm.id, &azp).await? else {
+    let Some(client) = state.caches.client(&state.store, &realm.id, &azp).await? else {
         return Ok(Err(Inactive::ClientGone));
     };
     if !client.enabled() {
@@ -397,7 +425,7 @@ pub async fn check_access_token(
         }
         None => {
             // Service-account tokens have no session: the user is the client's own.
-            let Some(user) = state.store.service_account_user(&client.id).await? else {
+            let Some(user) = service_account(state, realm, &client.id).await? else {
                 return Ok(Err(Inactive::NoSession));
             };
             if text("sub").is_some_and(|s| s != user.id) {
@@ -476,4 +504,50 @@ pub async fn issue_for(
         },
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn realm(idle_s: i64) -> RealmRecord {
+        let settings: portcullis_model::repr::RealmRepresentation =
+            serde_json::from_value(json!({"realm": "r", "ssoSessionIdleTimeout": idle_s}))
+                .expect("representation");
+        RealmRecord {
+            id: "r".into(),
+            name: "r".into(),
+            enabled: true,
+            default_role_id: "d".into(),
+            settings,
+        }
+    }
+
+    fn session(last_refresh: i64) -> UserSessionRecord {
+        UserSessionRecord {
+            id: "s".into(),
+            realm_id: "r".into(),
+            user_id: "u".into(),
+            auth_time_s: 0,
+            started: 0,
+            last_refresh,
+            remember_me: false,
+            ip_address: None,
+        }
+    }
+
+    #[test]
+    fn refresh_writes_the_session_at_most_once_a_minute() {
+        let r = realm(1800);
+        let s = session(1_000_000);
+        assert!(!needs_touch(&r, &s, 1_000_000));
+        assert!(!needs_touch(&r, &s, 1_059_999));
+        assert!(needs_touch(&r, &s, 1_060_000));
+        // A short idle timeout shortens the window to a tenth of it.
+        let short = realm(60);
+        assert!(!needs_touch(&short, &s, 1_005_999));
+        assert!(needs_touch(&short, &s, 1_006_000));
+        // A clock behind the stored value never writes an older time.
+        assert!(!needs_touch(&r, &s, 999_000));
+    }
 }

@@ -21,6 +21,8 @@ pub struct RealmKeys {
     pub verifier: Verifier,
     /// `{"keys":[...]}` of the enabled public keys.
     pub jwks: serde_json::Value,
+    /// The same, serialised once (the JWKS endpoint sends these bytes).
+    pub jwks_body: axum::body::Bytes,
 }
 
 impl RealmKeys {
@@ -32,6 +34,9 @@ impl RealmKeys {
 /// Per-node cache of realm keys.
 pub struct KeyCache {
     realms: RwLock<HashMap<String, Arc<RealmKeys>>>,
+    /// Held while loading or creating keys, so a burst of first requests loads (and, for a
+    /// new realm, generates) a realm's keys once rather than once per request.
+    loading: tokio::sync::Mutex<()>,
     rng: SystemRandom,
 }
 
@@ -48,6 +53,7 @@ impl KeyCache {
     pub fn new() -> KeyCache {
         KeyCache {
             realms: RwLock::new(HashMap::new()),
+            loading: tokio::sync::Mutex::new(()),
             rng: SystemRandom::new(),
         }
     }
@@ -58,13 +64,12 @@ impl KeyCache {
 
     /// The realm's keys, created if it has none yet.
     pub async fn get(&self, store: &Store, realm: &RealmRecord) -> Result<Arc<RealmKeys>> {
-        if let Some(k) = self
-            .realms
-            .read()
-            .map_err(|_| anyhow!("key cache poisoned"))?
-            .get(&realm.id)
-        {
-            return Ok(k.clone());
+        if let Some(k) = self.cached(&realm.id)? {
+            return Ok(k);
+        }
+        let _loading = self.loading.lock().await;
+        if let Some(k) = self.cached(&realm.id)? {
+            return Ok(k);
         }
         let mut records = store.realm_keys(&realm.id).await?;
         let mut wanted: Vec<Algorithm> = REQUIRED.to_vec();
@@ -109,6 +114,15 @@ impl KeyCache {
         Ok(keys)
     }
 
+    fn cached(&self, realm_id: &str) -> Result<Option<Arc<RealmKeys>>> {
+        Ok(self
+            .realms
+            .read()
+            .map_err(|_| anyhow!("key cache poisoned"))?
+            .get(realm_id)
+            .cloned())
+    }
+
     /// The realm's keys with an active key of `alg` (created when missing: a client may ask
     /// for ES256 or EdDSA tokens in a realm that signs with RS256).
     pub async fn with_algorithm(
@@ -120,6 +134,12 @@ impl KeyCache {
         let keys = self.get(store, realm).await?;
         if keys.signer(alg).is_some() {
             return Ok(keys);
+        }
+        let loading = self.loading.lock().await;
+        if let Some(k) = self.cached(&realm.id)?
+            && k.signer(alg).is_some()
+        {
+            return Ok(k);
         }
         let realm_id = realm.id.clone();
         let fresh = tokio::task::spawn_blocking(move || {
@@ -136,6 +156,7 @@ impl KeyCache {
         .context("key generation task")??;
         store.add_key_if_none(&fresh).await?;
         self.invalidate(&realm.id);
+        drop(loading);
         self.get(store, realm).await
     }
 
@@ -162,11 +183,13 @@ impl KeyCache {
         }
         let verifier = Verifier::from_records(&records).map_err(|e| anyhow!("realm keys: {e}"))?;
         let jwks = portcullis_oidc::keys::jwks(&records);
+        let jwks_body = serde_json::to_vec(&jwks)?.into();
         Ok(RealmKeys {
             records,
             signers,
             verifier,
             jwks,
+            jwks_body,
         })
     }
 }

@@ -155,7 +155,7 @@ async fn browser_logout(
         ));
     }
     let client = match hint_client.or(client_id) {
-        Some(id) => match s.store.client_by_client_id(&realm.id, id).await? {
+        Some(id) => match s.caches.client(&s.store, &realm.id, id).await? {
             Some(c) if c.enabled() => Some(c),
             _ => return Ok(page_error(s, fe, "Client not found.")),
         },

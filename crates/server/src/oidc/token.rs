@@ -270,11 +270,21 @@ async fn refresh(
     }
     let enforce = realm.settings.revoke_refresh_token.unwrap_or(false);
     let max_reuse = realm.settings.refresh_token_max_reuse.unwrap_or(0);
-    let new_generation = match s
-        .store
-        .use_refresh_token(&cs.id, generation, enforce, max_reuse)
-        .await?
-    {
+    // Without revokeRefreshToken any refresh token of the client session stays valid, so
+    // nothing needs writing: the new token carries the current generation (RFC 6749 §6 lets
+    // the server keep issuing from the same grant).
+    let outcome = if enforce {
+        s.store
+            .use_refresh_token(&cs.id, generation, enforce, max_reuse)
+            .await?
+    } else if generation <= cs.refresh_generation {
+        RefreshOutcome::Rotated {
+            new_generation: cs.refresh_generation,
+        }
+    } else {
+        RefreshOutcome::Stale
+    };
+    let new_generation = match outcome {
         RefreshOutcome::Rotated { new_generation } => new_generation,
         RefreshOutcome::Stale => {
             if enforce {
@@ -290,7 +300,11 @@ async fn refresh(
         }
         RefreshOutcome::SessionGone => return Ok(Err(OAuthError::session_not_active())),
     };
-    s.store.touch_user_session(&us.id, now).await?;
+    let mut us = us;
+    if issue::needs_touch(realm, &us, now) {
+        s.store.touch_user_session(&us.id, now).await?;
+        us.last_refresh = us.last_refresh.max(now);
+    }
     let granted_before: Vec<String> = cs
         .scope
         .split_ascii_whitespace()
@@ -298,8 +312,6 @@ async fn refresh(
         .collect();
     let granted =
         try_oauth!(issue::grant_scopes(s, client, requested_scope, Some(&granted_before)).await?);
-    let mut us = us;
-    us.last_refresh = us.last_refresh.max(now);
     let body = issue::issue_for(
         s,
         keys,
@@ -341,7 +353,7 @@ async fn client_credentials(
         )));
     }
     let scope = try_oauth!(params.one("scope")).unwrap_or("");
-    let Some(user) = s.store.service_account_user(&client.id).await? else {
+    let Some(user) = issue::service_account(s, realm, &client.id).await? else {
         return Ok(Err(OAuthError::unauthorized_client(
             "Client not enabled to retrieve service account",
         )

@@ -269,7 +269,7 @@ async fn refresh_token_live(s: &AppState, realm: &RealmRecord, c: &Value) -> Res
     if !issue::session_alive(realm, &us, now_ms()) {
         return Ok(false);
     }
-    let Some(client) = s.store.client_by_client_id(&realm.id, azp).await? else {
+    let Some(client) = s.caches.client(&s.store, &realm.id, azp).await? else {
         return Ok(false);
     };
     Ok(s.store
