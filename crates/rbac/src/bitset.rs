@@ -57,10 +57,6 @@ impl BitSet {
         }
     }
 
-    pub(crate) fn clear(&mut self) {
-        self.words.clear();
-    }
-
     pub(crate) fn len(&self) -> usize {
         self.words
             .iter()

@@ -5,7 +5,8 @@
 //! changes nothing):
 //! - this crate does no I/O;
 //! - the inheritance graph is acyclic; `descendants[r]` is the reflexive-transitive set of
-//!   roles `r` inherits (`r ≥ d`), `ascendants[r]` its converse;
+//!   roles `r` inherits (`r ≥ d`): the closure is materialised, its converse is derived on
+//!   write by walking `seniors`;
 //! - `effective[r]` = ⋃ `granted[d]` over `d ∈ descendants[r]`;
 //! - `assigned[u]` and `users[r]` are the two directions of the same relation;
 //! - every static SoD set is satisfied by every user's authorized roles, every dynamic SoD set
@@ -59,8 +60,6 @@ pub(crate) struct RoleData {
     pub(crate) seniors: Vec<usize>,
     /// Roles this role inherits, itself included.
     pub(crate) descendants: BitSet,
-    /// Roles that inherit this role, itself included.
-    pub(crate) ascendants: BitSet,
     /// Permissions granted to this role directly.
     pub(crate) granted: BitSet,
     /// Permissions granted to this role or to any of its descendants.
@@ -138,19 +137,45 @@ impl Rbac {
         authorized
     }
 
-    /// Recomputes `effective[role]` from the closure and the direct grants.
-    pub(crate) fn recompute_effective(&mut self, role: usize) {
-        let Some(data) = self.role_data.get(role) else {
-            return;
-        };
-        let mut effective = BitSet::new();
-        for descendant in data.descendants.iter() {
-            if let Some(descendant) = self.role_data.get(descendant) {
-                effective.union_with(&descendant.granted);
+    /// Roles that inherit `role`, itself included (walks `seniors`; used on writes only).
+    pub(crate) fn ascendants_of(&self, role: usize) -> BitSet {
+        let mut found = BitSet::singleton(role);
+        let mut pending = vec![role];
+        while let Some(next) = pending.pop() {
+            if let Some(data) = self.role_data.get(next) {
+                for &senior in &data.seniors {
+                    if found.insert(senior) {
+                        pending.push(senior);
+                    }
+                }
             }
         }
-        if let Some(data) = self.role_data.get_mut(role) {
-            data.effective = effective;
+        found
+    }
+
+    /// Recomputes `effective` of `roles` (the roles whose juniors or grants changed; every
+    /// junior outside the set must be up to date) as `granted[r] ∪ ⋃ effective[j]` over
+    /// immediate juniors `j`. A senior has strictly more descendants than any of its
+    /// juniors, so sorting by closure size visits juniors first.
+    pub(crate) fn recompute_effective(&mut self, roles: &BitSet) {
+        let mut order: Vec<(usize, usize)> = roles
+            .iter()
+            .filter_map(|role| Some((self.role_data.get(role)?.descendants.len(), role)))
+            .collect();
+        order.sort_unstable();
+        for (_, role) in order {
+            let Some(data) = self.role_data.get(role) else {
+                continue;
+            };
+            let mut effective = data.granted.clone();
+            for &junior in &data.juniors {
+                if let Some(junior) = self.role_data.get(junior) {
+                    effective.union_with(&junior.effective);
+                }
+            }
+            if let Some(data) = self.role_data.get_mut(role) {
+                data.effective = effective;
+            }
         }
     }
 
@@ -252,7 +277,6 @@ impl Rbac {
         if let Some(data) = self.role_data.get_mut(index) {
             *data = RoleData {
                 descendants: BitSet::singleton(index),
-                ascendants: BitSet::singleton(index),
                 ..RoleData::default()
             };
         }
@@ -266,6 +290,8 @@ impl Rbac {
     /// roles their users are no longer authorized for are deactivated too.
     pub fn delete_role(&mut self, name: &str) -> Result<()> {
         let role = self.role_index(name)?;
+        let mut ascendants = self.ascendants_of(role);
+        ascendants.remove(role);
         let Some(data) = self.role_data.get_mut(role).map(std::mem::take) else {
             return Err(RbacError::UnknownRole(name.to_owned()));
         };
@@ -293,13 +319,11 @@ impl Rbac {
             }
         }
         self.rebuild_closure();
-        for ascendant in data.ascendants.iter() {
-            self.recompute_effective(ascendant);
-        }
+        self.recompute_effective(&ascendants);
         // Sessions that had the role in effect lose its permissions; users assigned to it or a
         // senior may lose authorization for roles they reached only through it.
         let mut losing_users = data.users.clone();
-        for ascendant in data.ascendants.iter() {
+        for ascendant in ascendants.iter() {
             if let Some(senior) = self.role_data.get(ascendant) {
                 losing_users.union_with(&senior.users);
             }
@@ -387,14 +411,10 @@ impl Rbac {
             });
         }
         let permission = self.intern_permission(operation, object)?;
-        let ascendants = match self.role_data.get_mut(r) {
-            Some(data) => {
-                data.granted.insert(permission);
-                data.ascendants.clone()
-            }
-            None => BitSet::new(),
-        };
-        for ascendant in ascendants.iter() {
+        if let Some(data) = self.role_data.get_mut(r) {
+            data.granted.insert(permission);
+        }
+        for ascendant in self.ascendants_of(r).iter() {
             if let Some(data) = self.role_data.get_mut(ascendant) {
                 data.effective.insert(permission);
             }
@@ -427,10 +447,8 @@ impl Rbac {
         if !data.granted.remove(permission) {
             return Err(not_granted());
         }
-        let ascendants = data.ascendants.clone();
-        for ascendant in ascendants.iter() {
-            self.recompute_effective(ascendant);
-        }
+        let ascendants = self.ascendants_of(r);
+        self.recompute_effective(&ascendants);
         self.refresh_sessions(|session| session.roles.contains(r));
         Ok(())
     }

@@ -2,11 +2,12 @@
 //! inheritance, and keeping the transitive closure materialised.
 //!
 //! Invariants: this crate does no I/O; the graph stays acyclic (a self-edge or a cycle is
-//! rejected before anything changes); after every call `descendants`/`ascendants` are the
-//! exact reflexive-transitive closure of the immediate edges. Adding an edge updates the
-//! closure incrementally (only ascendants of the senior and descendants of the junior
-//! change); removing one recomputes it from the edges, which is linear in the edges times
-//! the closure width and happens rarely.
+//! rejected before anything changes); after every call `descendants` is the exact
+//! reflexive-transitive closure of the immediate edges and `effective` follows it. Adding an
+//! edge updates both incrementally (only the senior and its ascendants change: they gain the
+//! junior's closure and permissions); removing an edge or a role recomputes the closure from
+//! the edges in topological order — linear in the edges times the closure's width in words —
+//! and the permissions of the roles that were above it.
 
 use crate::bitset::BitSet;
 use crate::engine::Rbac;
@@ -44,7 +45,7 @@ impl Rbac {
         }
         let gained_roles = junior_data.descendants.clone();
         let gained_permissions = junior_data.effective.clone();
-        let ascendants = senior_data.ascendants.clone();
+        let ascendants = self.ascendants_of(s);
 
         // Check every constraint against the state after the change before changing anything.
         if !self.ssd.is_empty() {
@@ -91,11 +92,6 @@ impl Rbac {
                 data.effective.union_with(&gained_permissions);
             }
         }
-        for descendant in gained_roles.iter() {
-            if let Some(data) = self.role_data.get_mut(descendant) {
-                data.ascendants.union_with(&ascendants);
-            }
-        }
         for slot in &mut self.sessions {
             if let Some(session) = slot.session.as_mut()
                 && session.roles.contains(s)
@@ -113,25 +109,27 @@ impl Rbac {
     pub fn delete_inheritance(&mut self, senior: &str, junior: &str) -> Result<()> {
         let s = self.role_index(senior)?;
         let j = self.role_index(junior)?;
-        let ascendants = match self.role_data.get_mut(s) {
-            Some(data) if data.juniors.contains(&j) => {
-                data.juniors.retain(|&role| role != j);
-                data.ascendants.clone()
-            }
-            _ => {
-                return Err(RbacError::NoInheritance {
-                    senior: senior.to_owned(),
-                    junior: junior.to_owned(),
-                });
-            }
-        };
+        if !self
+            .role_data
+            .get(s)
+            .is_some_and(|data| data.juniors.contains(&j))
+        {
+            return Err(RbacError::NoInheritance {
+                senior: senior.to_owned(),
+                junior: junior.to_owned(),
+            });
+        }
+        let ascendants = self.ascendants_of(s);
+        if let Some(data) = self.role_data.get_mut(s) {
+            data.juniors.retain(|&role| role != j);
+        }
         if let Some(data) = self.role_data.get_mut(j) {
             data.seniors.retain(|&role| role != s);
         }
         self.rebuild_closure();
+        self.recompute_effective(&ascendants);
         let mut losing_users = BitSet::new();
         for ascendant in ascendants.iter() {
-            self.recompute_effective(ascendant);
             if let Some(data) = self.role_data.get(ascendant) {
                 losing_users.union_with(&data.users);
             }
@@ -169,8 +167,9 @@ impl Rbac {
         Ok(id)
     }
 
-    /// Recomputes `descendants` and `ascendants` of every live role from the immediate edges
-    /// (post-order over the DAG, iteratively so deep hierarchies cannot overflow the stack).
+    /// Recomputes `descendants` of every live role from the immediate edges: an iterative
+    /// depth-first post-order (juniors before seniors, and no recursion, so deep hierarchies
+    /// cannot overflow the stack), each role taking the union of its juniors' closures.
     pub(crate) fn rebuild_closure(&mut self) {
         const UNSEEN: u8 = 0;
         const OPEN: u8 = 1;
@@ -191,47 +190,26 @@ impl Rbac {
                     .get(role)
                     .and_then(|data| data.juniors.get(next_child))
                     .copied();
-                match child {
-                    Some(child) => {
-                        top.1 += 1;
-                        if state.get(child) == Some(&UNSEEN) {
-                            state[child] = OPEN;
-                            stack.push((child, 0));
-                        }
+                if let Some(child) = child {
+                    top.1 += 1;
+                    if state.get(child) == Some(&UNSEEN) {
+                        state[child] = OPEN;
+                        stack.push((child, 0));
                     }
-                    None => {
-                        stack.pop();
-                        state[role] = DONE;
-                        let mut descendants = BitSet::singleton(role);
-                        if let Some(data) = self.role_data.get(role) {
-                            for &junior in &data.juniors {
-                                if let Some(junior) = self.role_data.get(junior) {
-                                    descendants.union_with(&junior.descendants);
-                                }
-                            }
-                        }
-                        if let Some(data) = self.role_data.get_mut(role) {
-                            data.descendants = descendants;
+                    continue;
+                }
+                stack.pop();
+                state[role] = DONE;
+                let mut descendants = BitSet::singleton(role);
+                if let Some(data) = self.role_data.get(role) {
+                    for &junior in &data.juniors {
+                        if let Some(junior) = self.role_data.get(junior) {
+                            descendants.union_with(&junior.descendants);
                         }
                     }
                 }
-            }
-        }
-        for data in &mut self.role_data {
-            data.ascendants.clear();
-        }
-        for role in 0..slots {
-            if !self.roles.is_live(role) {
-                continue;
-            }
-            let descendants = self
-                .role_data
-                .get(role)
-                .map(|data| data.descendants.clone())
-                .unwrap_or_default();
-            for descendant in descendants.iter() {
-                if let Some(data) = self.role_data.get_mut(descendant) {
-                    data.ascendants.insert(role);
+                if let Some(data) = self.role_data.get_mut(role) {
+                    data.descendants = descendants;
                 }
             }
         }

@@ -45,11 +45,9 @@ impl Rbac {
     pub fn authorized_users(&self, role: &str) -> Result<impl Iterator<Item = &str> + '_> {
         let r = self.role_index(role)?;
         let mut users = BitSet::new();
-        if let Some(data) = self.role_data.get(r) {
-            for ascendant in data.ascendants.iter() {
-                if let Some(senior) = self.role_data.get(ascendant) {
-                    users.union_with(&senior.users);
-                }
+        for ascendant in self.ascendants_of(r).iter() {
+            if let Some(senior) = self.role_data.get(ascendant) {
+                users.union_with(&senior.users);
             }
         }
         Ok(users.into_ones().filter_map(|user| self.users.name(user)))
