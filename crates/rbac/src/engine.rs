@@ -18,7 +18,7 @@ use crate::bitset::BitSet;
 use crate::error::{RbacError, Result};
 use crate::hash::FastMap;
 use crate::ids::{ObjectId, OperationId, PermissionId, RoleId, UserId};
-use crate::intern::Interner;
+use crate::intern::{Interner, NamePair, PairKey};
 use crate::session::SessionSlot;
 use crate::sod::SodSets;
 
@@ -34,8 +34,8 @@ pub struct Rbac {
     pub(crate) role_data: Vec<RoleData>,
     pub(crate) operations: Interner,
     pub(crate) objects: Interner,
-    /// `(operation << 32 | object)` → permission index.
-    pub(crate) permission_index: FastMap<u64, u32>,
+    /// (operation, object) names → permission index.
+    pub(crate) permission_index: FastMap<NamePair, u32>,
     /// Permission index → (operation, object).
     pub(crate) permission_pairs: Vec<(u32, u32)>,
     pub(crate) ssd: SodSets,
@@ -64,11 +64,6 @@ pub(crate) struct RoleData {
     pub(crate) granted: BitSet,
     /// Permissions granted to this role or to any of its descendants.
     pub(crate) effective: BitSet,
-}
-
-#[inline]
-pub(crate) fn pack(operation: usize, object: usize) -> u64 {
-    ((operation as u64) << 32) | object as u64
 }
 
 impl Rbac {
@@ -102,10 +97,8 @@ impl Rbac {
     /// The permission index of (operation, object), if that pair was ever granted.
     #[inline]
     pub(crate) fn lookup_permission(&self, operation: &str, object: &str) -> Option<usize> {
-        let operation = self.operations.get(operation)?;
-        let object = self.objects.get(object)?;
         self.permission_index
-            .get(&pack(operation, object))
+            .get(&(operation, object) as &dyn PairKey)
             .map(|&index| index as usize)
     }
 
@@ -115,12 +108,13 @@ impl Rbac {
         }
         let index =
             u32::try_from(self.permission_pairs.len()).map_err(|_| RbacError::CapacityExceeded)?;
-        let operation = self.operations.get_or_insert(operation)?;
-        let object = self.objects.get_or_insert(object)?;
-        self.permission_index.insert(pack(operation, object), index);
+        let operation_index = self.operations.get_or_insert(operation)?;
+        let object_index = self.objects.get_or_insert(object)?;
+        self.permission_index
+            .insert(NamePair::new(operation, object), index);
         // Interner indices fit in u32 by construction.
         self.permission_pairs
-            .push((operation as u32, object as u32));
+            .push((operation_index as u32, object_index as u32));
         Ok(index as usize)
     }
 

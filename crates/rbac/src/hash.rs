@@ -31,15 +31,20 @@ impl Hasher for FastHasher {
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
         for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.mix(u64::from_le_bytes(word));
+            self.mix(u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
         }
+        // The last 1..=7 bytes as one word, without a call to `memcpy`: two overlapping 4-byte
+        // reads, or first, middle and last byte.
         let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.mix(u64::from_le_bytes(word));
+        let len = rest.len();
+        if len >= 4 {
+            let low = u32::from_le_bytes(rest[..4].try_into().unwrap_or_default());
+            let high = u32::from_le_bytes(rest[len - 4..].try_into().unwrap_or_default());
+            self.mix(u64::from(low) | u64::from(high) << 32);
+        } else if len > 0 {
+            self.mix(
+                u64::from(rest[0]) | u64::from(rest[len / 2]) << 8 | u64::from(rest[len - 1]) << 16,
+            );
         }
     }
 

@@ -5,6 +5,9 @@
 //! resolves to nothing rather than to a newer entity); the map and the name table always
 //! agree.
 
+use std::borrow::Borrow;
+use std::hash::{Hash, Hasher};
+
 use crate::error::RbacError;
 use crate::hash::FastMap;
 
@@ -60,3 +63,80 @@ impl Interner {
             .filter_map(|(index, name)| Some((index, name.as_deref()?)))
     }
 }
+
+/// An (operation, object) name pair, the key of the permission table. Looked up by a pair of
+/// borrowed `&str` through [`PairKey`], so resolving a permission by name is one hash of
+/// both names and one probe, with no allocation. Both names share one allocation (one cache
+/// line to compare for short names).
+#[derive(Debug, Clone)]
+pub(crate) struct NamePair {
+    /// The operation followed directly by the object.
+    joined: Box<str>,
+    /// Where the object starts in `joined`.
+    split: usize,
+}
+
+impl NamePair {
+    pub(crate) fn new(operation: &str, object: &str) -> Self {
+        Self {
+            joined: [operation, object].concat().into(),
+            split: operation.len(),
+        }
+    }
+}
+
+/// Either an owned [`NamePair`] or a borrowed `(&str, &str)`; both hash and compare alike.
+pub(crate) trait PairKey {
+    fn names(&self) -> (&str, &str);
+}
+
+impl PairKey for NamePair {
+    #[inline]
+    fn names(&self) -> (&str, &str) {
+        // `split` is a char boundary by construction; `split_at_checked` keeps this panic-free.
+        self.joined.split_at_checked(self.split).unwrap_or_default()
+    }
+}
+
+impl PairKey for (&str, &str) {
+    #[inline]
+    fn names(&self) -> (&str, &str) {
+        *self
+    }
+}
+
+impl<'a> Borrow<dyn PairKey + 'a> for NamePair {
+    fn borrow(&self) -> &(dyn PairKey + 'a) {
+        self
+    }
+}
+
+impl Hash for dyn PairKey + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let (operation, object) = self.names();
+        operation.hash(state);
+        object.hash(state);
+    }
+}
+
+impl PartialEq for dyn PairKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.names() == other.names()
+    }
+}
+
+impl Eq for dyn PairKey + '_ {}
+
+impl Hash for NamePair {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (self as &dyn PairKey).hash(state);
+    }
+}
+
+impl PartialEq for NamePair {
+    fn eq(&self, other: &Self) -> bool {
+        self.names() == other.names()
+    }
+}
+
+impl Eq for NamePair {}

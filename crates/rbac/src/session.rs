@@ -5,7 +5,7 @@
 //! the active roles and all they inherit; its permissions are theirs. Both are materialised
 //! when a role is activated or dropped, and refreshed by every write that could change them,
 //! so [`Rbac::check_access_id`] is an array index and one bit test, and [`Rbac::check_access`]
-//! adds three hash look-ups to resolve the names.
+//! adds one hash look-up keyed by both names.
 //!
 //! Invariants: this crate does no I/O; a session's active roles are always authorized for its
 //! user (writes that withdraw authorization deactivate the roles concerned); `roles` and
