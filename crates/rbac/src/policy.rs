@@ -25,7 +25,9 @@ use crate::error::{RbacError, Result};
 /// {
 ///   "roles": {
 ///     "viewer": { "permissions": ["article.view"] },
-///     "editor": { "permissions": ["article.edit"], "inherits": ["viewer"] }
+///     "editor": { "permissions": ["article.edit"], "inherits": ["viewer"] },
+///     "author": { "permissions": ["draft.write"] },
+///     "reviewer": { "permissions": ["draft.approve"] }
 ///   },
 ///   "users": { "alice": ["editor"] },
 ///   "ssd": { "author-vs-reviewer": { "roles": ["author", "reviewer"], "cardinality": 2 } },

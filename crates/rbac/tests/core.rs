@@ -264,6 +264,13 @@ fn failed_calls_leave_state_unchanged() {
 }
 
 #[test]
+fn engine_is_send_and_sync() {
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    shareable::<Rbac>();
+    shareable::<RbacError>();
+}
+
+#[test]
 fn errors_display_names() {
     let error = RbacError::SsdViolation {
         set: "payments".into(),

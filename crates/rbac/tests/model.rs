@@ -772,8 +772,8 @@ fn compare(rbac: &Rbac, model: &Model, ids: &[SessionId]) -> Result<(), TestCase
     Ok(())
 }
 
+// 256 cases by default (proptest's default); more with e.g. `PROPTEST_CASES=5000`.
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn engine_agrees_with_naive_model(ops in proptest::collection::vec(op_strategy(), 1..150)) {
