@@ -31,6 +31,11 @@
 //! Function names follow the standard in snake case (`AddUser` → [`Rbac::add_user`], …);
 //! grants take `(role, operation, object)`.
 //!
+//! A service usually writes a [`Policy`] (in code or JSON) and builds the engine from it.
+//! Permission strings there read `"object.operation"`, split at the last dot
+//! (`"article.edit"` is operation `edit` on object `article`); a string without a dot is an
+//! operation on the empty object; `{ "operation": …, "object": … }` spells both out.
+//!
 //! # Example
 //! ```
 //! use portcullis_rbac::{Policy, Rbac};
