@@ -1,5 +1,6 @@
 //! Background housekeeping: expired authorization codes, logins in progress, revoked token ids
-//! and SSO sessions past their realm's lifespans are deleted in bounded batches (REL-8). Every
+//! and SSO sessions past their realm's lifespans are deleted in bounded batches (REL-8), and
+//! password-hashing memory kept for reuse is freed after a round without logins. Every
 //! node runs it; the store's purges are safe to run concurrently, and a failed round (a
 //! PostgreSQL deadlock victim, the database briefly away) is logged and retried next round.
 
@@ -13,11 +14,14 @@ const MAX_BATCHES: usize = 100;
 
 /// Run until `stop` turns true.
 pub async fn run(store: Store, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut hashes_seen = u64::MAX;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = stop.wait_for(|v| *v) => return,
         }
+        // Password-hashing memory goes back to the system after a round without logins.
+        hashes_seen = portcullis_model::password::release_idle_argon2_memory(hashes_seen);
         if let Err(e) = round(&store).await {
             tracing::warn!(error = %e, "housekeeping round failed; retrying next round");
         }

@@ -400,11 +400,21 @@ async fn startup(store: &Store, settings: &Settings) -> Result<()> {
     }
     // Every realm has its signing keys before the first request (a realm created by an
     // import gets them here; a restart finds them stored and creates nothing).
-    let keys = crate::oidc::keys::KeyCache::new();
+    // Realms are independent: their keys are made side by side (RSA generation is ~50 ms).
+    let mut making = tokio::task::JoinSet::new();
     for name in store.realm_names().await? {
         if let Some(realm) = store.get_realm(&name).await? {
-            keys.get(store, &realm).await?;
+            let store = store.clone();
+            making.spawn(async move {
+                crate::oidc::keys::KeyCache::new()
+                    .get(&store, &realm)
+                    .await
+                    .map(|_| ())
+            });
         }
+    }
+    while let Some(done) = making.join_next().await {
+        done??;
     }
     let b = &settings.bootstrap;
     if let (Some(id), Some(secret)) = (&b.client_id, &b.client_secret) {
