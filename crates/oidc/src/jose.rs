@@ -326,17 +326,17 @@ impl Signer {
     }
 
     /// The key that verifies this signer's tokens (public part; the secret itself for HMAC).
-    pub fn verification_key(&self) -> VerificationKey {
+    pub fn verification_key(&self) -> Result<VerificationKey, KeyError> {
         let material = match &self.key {
-            SigningKey::Rsa(kp) => VerifyMaterial::Public(kp.public_key().as_ref().to_vec()),
-            SigningKey::Ec(kp) => VerifyMaterial::Public(kp.public_key().as_ref().to_vec()),
-            SigningKey::Ed(kp) => VerifyMaterial::Public(kp.public_key().as_ref().to_vec()),
+            SigningKey::Rsa(kp) => parsed_public(self.alg, kp.public_key().as_ref())?,
+            SigningKey::Ec(kp) => parsed_public(self.alg, kp.public_key().as_ref())?,
+            SigningKey::Ed(kp) => parsed_public(self.alg, kp.public_key().as_ref())?,
             SigningKey::Hmac(k) => VerifyMaterial::Hmac(k.clone()),
         };
-        VerificationKey {
+        Ok(VerificationKey {
             alg: self.alg,
             material,
-        }
+        })
     }
 }
 
@@ -388,9 +388,19 @@ impl From<JwtError> for OAuthError {
 
 #[derive(Clone)]
 enum VerifyMaterial {
-    /// RSA: `RSAPublicKey` DER; EC: uncompressed point; Ed25519: 32 bytes.
-    Public(Vec<u8>),
+    /// Parsed once (RSA: from `RSAPublicKey` DER; EC: the uncompressed point; Ed25519: 32
+    /// bytes), so a verification does no key parsing.
+    Public(Box<signature::ParsedPublicKey>),
     Hmac(Box<hmac::Key>),
+}
+
+fn parsed_public(alg: Algorithm, bytes: &[u8]) -> Result<VerifyMaterial, KeyError> {
+    let ring_alg = alg
+        .verification()
+        .ok_or_else(|| KeyError::UnsupportedAlgorithm(alg.to_string()))?;
+    let key = signature::ParsedPublicKey::new(ring_alg, bytes)
+        .map_err(|e| KeyError::InvalidKey(e.to_string()))?;
+    Ok(VerifyMaterial::Public(Box::new(key)))
 }
 
 /// A key that verifies one algorithm.
@@ -414,9 +424,9 @@ impl VerificationKey {
     pub fn from_record(record: &KeyRecord) -> Result<Self, KeyError> {
         let alg: Algorithm = record.algorithm.parse()?;
         let material = match keys::public_material(record)? {
-            PublicMaterial::Rsa { der, .. } => VerifyMaterial::Public(der),
-            PublicMaterial::Ec { point, .. } => VerifyMaterial::Public(point),
-            PublicMaterial::Ed25519 { x } => VerifyMaterial::Public(x),
+            PublicMaterial::Rsa { der, .. } => parsed_public(alg, &der)?,
+            PublicMaterial::Ec { point, .. } => parsed_public(alg, &point)?,
+            PublicMaterial::Ed25519 { x } => parsed_public(alg, &x)?,
             PublicMaterial::Hmac => {
                 let ring_alg = alg
                     .hmac()
@@ -434,14 +444,88 @@ impl VerificationKey {
         self.alg
     }
 
+    /// A public JWK (RFC 7517/7518: `RSA` with `n`/`e`, `EC` P-256/P-384 with `x`/`y`, `OKP`
+    /// Ed25519 with `x`) and its `kid`. The algorithm is the JWK's `alg`, or the family's
+    /// usual one when absent (RS256, ES256/ES384, EdDSA). Symmetric and private keys, and
+    /// keys whose `use` is not `sig`, are refused.
+    pub fn from_jwk(jwk: &Value) -> Result<(String, VerificationKey), KeyError> {
+        let text = |k: &str| jwk.get(k).and_then(Value::as_str);
+        let bytes = |k: &str| -> Result<Vec<u8>, KeyError> {
+            let v = text(k).ok_or_else(|| KeyError::InvalidKey(format!("JWK without {k}")))?;
+            URL_SAFE_NO_PAD
+                .decode(v)
+                .map_err(|_| KeyError::InvalidKey(format!("JWK {k} is not base64url")))
+        };
+        let kid = text("kid")
+            .ok_or_else(|| KeyError::InvalidKey("JWK without kid".into()))?
+            .to_owned();
+        if text("use").is_some_and(|u| u != "sig") {
+            return Err(KeyError::InvalidKey("JWK is not a signing key".into()));
+        }
+        if jwk.get("d").is_some() {
+            return Err(KeyError::InvalidKey("JWK carries a private key".into()));
+        }
+        let named = text("alg").map(|a| {
+            Algorithm::parse(a)
+                .ok_or_else(|| KeyError::UnsupportedAlgorithm(a.chars().take(16).collect()))
+        });
+        let (alg, public) = match (text("kty"), text("crv")) {
+            (Some("RSA"), _) => {
+                let alg = named.transpose()?.unwrap_or(Algorithm::RS256);
+                (alg, keys::rsa_public_der(&bytes("n")?, &bytes("e")?))
+            }
+            (Some("EC"), Some(crv @ ("P-256" | "P-384"))) => {
+                let usual = if crv == "P-256" {
+                    Algorithm::ES256
+                } else {
+                    Algorithm::ES384
+                };
+                let alg = named.transpose()?.unwrap_or(usual);
+                if alg != usual {
+                    return Err(KeyError::InvalidKey(format!("{alg} does not use {crv}")));
+                }
+                let mut point = vec![0x04];
+                point.extend(bytes("x")?);
+                point.extend(bytes("y")?);
+                (alg, point)
+            }
+            (Some("OKP"), Some("Ed25519")) => {
+                (named.transpose()?.unwrap_or(Algorithm::EdDSA), bytes("x")?)
+            }
+            (kty, crv) => {
+                return Err(KeyError::UnsupportedAlgorithm(format!(
+                    "kty {} crv {}",
+                    kty.unwrap_or("-"),
+                    crv.unwrap_or("-")
+                )));
+            }
+        };
+        if alg.is_symmetric()
+            || !matches!(
+                (alg.family(), text("kty")),
+                (KeyFamily::Rsa, Some("RSA"))
+                    | (KeyFamily::EcP256 | KeyFamily::EcP384, Some("EC"))
+                    | (KeyFamily::Ed25519, Some("OKP"))
+            )
+        {
+            return Err(KeyError::InvalidKey(format!(
+                "{alg} does not fit this key type"
+            )));
+        }
+        Ok((
+            kid,
+            VerificationKey {
+                alg,
+                material: parsed_public(alg, &public)?,
+            },
+        ))
+    }
+
     fn verify(&self, message: &[u8], sig: &[u8]) -> Result<(), JwtError> {
         match &self.material {
-            VerifyMaterial::Public(public) => {
-                let ring_alg = self.alg.verification().ok_or(JwtError::BadSignature)?;
-                signature::UnparsedPublicKey::new(ring_alg, public)
-                    .verify(message, sig)
-                    .map_err(|_| JwtError::BadSignature)
-            }
+            VerifyMaterial::Public(public) => public
+                .verify_sig(message, sig)
+                .map_err(|_| JwtError::BadSignature),
             // ring compares tags in constant time.
             VerifyMaterial::Hmac(key) => {
                 hmac::verify(key, message, sig).map_err(|_| JwtError::BadSignature)
@@ -478,13 +562,36 @@ impl Verifier {
         Ok(v)
     }
 
+    /// From a JWKS document (`{"keys": [...]}`): every usable signing key; keys this verifier
+    /// cannot use (encryption keys, unknown types) are skipped, as RFC 7517 §5 allows.
+    pub fn from_jwks(jwks: &Value) -> Result<Self, KeyError> {
+        let keys = jwks
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or_else(|| KeyError::InvalidKey("JWKS without a keys array".into()))?;
+        let mut v = Self::new();
+        for jwk in keys {
+            if let Ok((kid, key)) = VerificationKey::from_jwk(jwk) {
+                v.insert(kid, key);
+            }
+        }
+        Ok(v)
+    }
+
+    /// Whether a key with this `kid` is known.
+    pub fn has_kid(&self, kid: &str) -> bool {
+        self.keys.contains_key(kid)
+    }
+
     /// From already-parsed signers (no re-parsing).
-    pub fn from_signers<'a>(signers: impl IntoIterator<Item = &'a Signer>) -> Self {
+    pub fn from_signers<'a>(
+        signers: impl IntoIterator<Item = &'a Signer>,
+    ) -> Result<Self, KeyError> {
         let mut v = Self::new();
         for s in signers {
-            v.insert(s.kid.clone(), s.verification_key());
+            v.insert(s.kid.clone(), s.verification_key()?);
         }
-        v
+        Ok(v)
     }
 
     pub fn insert(&mut self, kid: String, key: VerificationKey) {
@@ -664,6 +771,52 @@ mod tests {
         (signer, verifier)
     }
 
+    #[test]
+    fn a_jwks_document_verifies_tokens_of_every_key_type() {
+        let rng = SystemRandom::new();
+        for alg in [
+            Algorithm::RS256,
+            Algorithm::PS256,
+            Algorithm::ES256,
+            Algorithm::ES384,
+            Algorithm::EdDSA,
+        ] {
+            let rec = if alg.family() == KeyFamily::Rsa {
+                let mut r = rsa_record();
+                r.algorithm = alg.as_str().to_owned();
+                r
+            } else {
+                generate(alg, &rng, 0, "realm", "k1").unwrap()
+            };
+            let signer = Signer::from_record(&rec).unwrap();
+            let jwks = crate::keys::jwks(std::slice::from_ref(&rec));
+            let verifier = Verifier::from_jwks(&jwks).unwrap();
+            assert!(verifier.has_kid(signer.kid()), "{alg}");
+            let token = signer.sign_jwt("JWT", &claims(), &rng).unwrap();
+            let ok = verifier.verify(&token, &[alg]).unwrap();
+            assert_eq!(ok.claims, claims(), "{alg}");
+            // A flipped signature byte fails.
+            let mut bad = token.into_bytes();
+            let last = bad.len() - 2;
+            bad[last] = if bad[last] == b'A' { b'B' } else { b'A' };
+            let bad = String::from_utf8(bad).unwrap();
+            assert!(verifier.verify(&bad, &[alg]).is_err(), "{alg}");
+        }
+    }
+
+    #[test]
+    fn jwks_keys_that_cannot_verify_are_skipped_or_refused() {
+        let jwks = json!({"keys": [
+            {"kid": "enc", "kty": "RSA", "use": "enc", "n": "AQAB", "e": "AQAB"},
+            {"kid": "oct", "kty": "oct", "k": "c2VjcmV0"},
+            {"kid": "priv", "kty": "OKP", "crv": "Ed25519", "x": "AA", "d": "AA"},
+            {"kid": "mismatch", "kty": "EC", "crv": "P-256", "alg": "ES384", "x": "AA", "y": "AA"}
+        ]});
+        let v = Verifier::from_jwks(&jwks).unwrap();
+        assert!(v.is_empty());
+        assert!(Verifier::from_jwks(&json!({"nokeys": []})).is_err());
+    }
+
     fn b64(v: &Value) -> String {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
     }
@@ -682,7 +835,7 @@ mod tests {
             assert_eq!(v.claims, claims(), "{alg}");
             assert_eq!(v.header["alg"], alg.as_str());
             // Built from the signer directly, too.
-            let v2 = Verifier::from_signers([&signer]);
+            let v2 = Verifier::from_signers([&signer]).unwrap();
             assert!(v2.verify(&token, &[alg]).is_ok(), "{alg}");
         }
     }
@@ -740,8 +893,8 @@ mod tests {
     fn rejects_hs256_keyed_with_the_rsa_public_key() {
         let rng = SystemRandom::new();
         let (signer, verifier) = setup(Algorithm::RS256);
-        let public_der = match signer.verification_key().material {
-            VerifyMaterial::Public(p) => p,
+        let public_der = match signer.verification_key().unwrap().material {
+            VerifyMaterial::Public(p) => p.as_ref().as_ref().to_vec(),
             VerifyMaterial::Hmac(_) => unreachable!(),
         };
         let h = json!({"alg": "HS256", "typ": "JWT", "kid": signer.kid()});

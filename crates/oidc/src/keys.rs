@@ -625,3 +625,23 @@ fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     out.extend_from_slice(content);
     out
 }
+
+/// PKCS#1 `RSAPublicKey` DER (`SEQUENCE { INTEGER n, INTEGER e }`) from a JWK's unsigned
+/// big-endian `n` and `e`.
+pub(crate) fn rsa_public_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    fn unsigned_integer(bytes: &[u8]) -> Vec<u8> {
+        let trimmed: &[u8] = match bytes.iter().position(|b| *b != 0) {
+            Some(i) => &bytes[i..],
+            None => &[0],
+        };
+        let mut content = Vec::with_capacity(trimmed.len() + 1);
+        if trimmed.first().is_some_and(|b| b & 0x80 != 0) {
+            content.push(0);
+        }
+        content.extend_from_slice(trimmed);
+        der_tlv(crate::der::INTEGER, &content)
+    }
+    let mut body = unsigned_integer(n);
+    body.extend(unsigned_integer(e));
+    der_tlv(crate::der::SEQUENCE, &body)
+}
