@@ -327,6 +327,14 @@ def portcullis():
                 sc["cc"] = {"signatures": jwt_algs(json.loads(body))}
                 run("cc", lambda: wrk(token_url, "cc", "POST", urllib.parse.urlencode(form),
                                       basic(CC_ID, CC_SECRET), pid=p.pid))
+        if "cc_es256" in ONLY:
+            form = {"grant_type": "client_credentials"}
+            auth = basic("bench-cc-es256", "bench-cc-es256-secret")
+            body = probe("cc_es256", token_url, form, auth)
+            if body is not None:
+                sc["cc_es256"] = {"signatures": jwt_algs(json.loads(body))}
+                run("cc_es256", lambda: wrk(token_url, "cc_es256", "POST", urllib.parse.urlencode(form),
+                                            auth, pid=p.pid))
         refresh_token = None
         if "password" in ONLY or "refresh" in ONLY:
             form = {"grant_type": "password", "username": USERNAME, "password": PASSWORD}
@@ -461,6 +469,7 @@ ratios = [
     ("code flow (logins/s) ÷ argon2id verify rate", ratio(val(ours, "code_flow"), argon), 0.9),
     ("password grant ÷ argon2id verify rate", ratio(val(ours, "password"), argon), None),
     ("client_credentials, ours ÷ oidc-provider", ratio(val(ours, "cc"), val(theirs, "cc")), 1.8),
+    ("client_credentials with ES256 ÷ 10,000/s per core", ratio(val(ours, "cc_es256"), 10000), 1.0),
     ("discovery, ours ÷ oidc-provider", ratio(val(ours, "discovery"), val(theirs, "discovery")), 5.0),
     ("JWKS, ours ÷ oidc-provider", ratio(val(ours, "jwks"), val(theirs, "jwks")), 5.0),
     ("code flow ÷ Keycloak sizing (15 password logins/s per vCPU)", ratio(val(ours, "code_flow"), 15), None),
@@ -489,7 +498,7 @@ print()
 print("| scenario | conc. | Portcullis req/s | p50 ms | p99 ms | errors | server CPU % (core busy %) | RSS after (MB) "
       "| oidc-provider req/s | p50 ms | p99 ms | errors | peer CPU % (core busy %) |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-LABELS = [("cc", "client_credentials (bench-cc)"), ("refresh", "refresh_token (one token reused)"),
+LABELS = [("cc", "client_credentials (bench-cc)"), ("cc_es256", "client_credentials, ES256 tokens (bench-cc-es256)"), ("refresh", "refresh_token (one token reused)"),
           ("password", "password grant (argon2id)"), ("code_flow", "code flow with login form (logins/s)"),
           ("discovery", "discovery"), ("jwks", "JWKS"),
           ("health", "HTTP floor: management /health/live (no database, no key)")]

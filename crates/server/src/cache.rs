@@ -8,13 +8,17 @@
 //!   once (`invalidate_*`), writes through another node sharing the database are seen within
 //!   the TTL (ADR 0009);
 //! - nothing about a login's security state is cached: sessions, codes, credentials, revoked
-//!   token ids and a user's `enabled` flag and `notBefore` are always read from the database;
+//!   token ids and a user's `enabled` flag and `notBefore` are always read from the database,
+//!   with one exception: service-account users (no password, no browser session), so that a
+//!   `client_credentials` grant reads nothing;
 //! - each cache is bounded by entry count, so unknown names sent from outside cannot grow
 //!   memory without bound (negative answers are cached too, in the same bound).
 
 use anyhow::Result;
 use moka::sync::Cache;
-use portcullis_model::records::{ClientRecord, ProtocolMapperRecord, RealmRecord, RoleRecord};
+use portcullis_model::records::{
+    ClientRecord, ProtocolMapperRecord, RealmRecord, RoleRecord, UserRecord,
+};
 use portcullis_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,7 +45,7 @@ pub struct Caches {
     scopes: Cache<String, Arc<LinkedScopes>>,
     mappers: Cache<Vec<String>, Arc<Vec<ProtocolMapperRecord>>>,
     users: Cache<String, Arc<UserClaimSource>>,
-    service_accounts: Cache<String, Option<String>>,
+    service_accounts: Cache<String, Option<Arc<UserRecord>>>,
     realm_scope_names: Cache<String, Arc<Vec<String>>>,
     /// Serialised discovery documents by (realm id, frontend base, backend base).
     pub discovery: Cache<(String, String, String), axum::body::Bytes>,
@@ -207,17 +211,19 @@ impl Caches {
         Ok(source)
     }
 
-    /// The id of a client's service-account user. The user record itself is read fresh by the
-    /// caller (its `enabled` flag is security state).
-    pub async fn service_account_id(
+    /// A client's service-account user. The one user record that is cached: a
+    /// `client_credentials` grant then needs no database read at all (ADR 0009). Disabling
+    /// the account through this node takes effect at once (`invalidate_user`), through
+    /// another node within the TTL.
+    pub async fn service_account(
         &self,
         store: &Store,
         client_uuid: &str,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<Arc<UserRecord>>> {
         if let Some(hit) = self.service_accounts.get(client_uuid) {
             return Ok(hit);
         }
-        let found = store.service_account_user(client_uuid).await?.map(|u| u.id);
+        let found = store.service_account_user(client_uuid).await?.map(Arc::new);
         self.service_accounts
             .insert(client_uuid.to_owned(), found.clone());
         Ok(found)
@@ -239,8 +245,14 @@ impl Caches {
         self.users.invalidate_all();
     }
 
-    /// Forget one user's roles, groups and attributes.
+    /// Forget one user's roles, groups and attributes (and the user record, if it is a
+    /// service account).
     pub fn invalidate_user(&self, user_id: &str) {
         self.users.invalidate(user_id);
+        let id = user_id.to_owned();
+        // Service accounts are few; a predicate scan is cheap and keeps one index.
+        let _ = self
+            .service_accounts
+            .invalidate_entries_if(move |_, v| v.as_ref().is_some_and(|u| u.id == id));
     }
 }

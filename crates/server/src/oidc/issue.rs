@@ -42,22 +42,19 @@ pub async fn attached_scopes(
         .collect())
 }
 
-/// The service-account user of a client (UUID): its id from the cache, the record itself read
-/// fresh (its `enabled` flag and `notBefore` are security state).
+/// The service-account user of a client (UUID), from the cache (ADR 0009).
 pub async fn service_account(
     state: &AppState,
     realm: &RealmRecord,
     client_uuid: &str,
-) -> Result<Option<UserRecord>> {
-    let Some(id) = state
+) -> Result<Option<std::sync::Arc<UserRecord>>> {
+    let user = state
         .caches
-        .service_account_id(&state.store, client_uuid)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let user = state.store.user_by_id(&realm.id, &id).await?;
-    Ok(user.filter(|u| u.service_account_client_id.as_deref() == Some(client_uuid)))
+        .service_account(&state.store, client_uuid)
+        .await?;
+    Ok(user.filter(|u| {
+        u.realm_id == realm.id && u.service_account_client_id.as_deref() == Some(client_uuid)
+    }))
 }
 
 /// Resolve a `scope` parameter for a client.
@@ -73,12 +70,22 @@ pub async fn grant_scopes(
 
 /// Everything about the user and client that claims are made from.
 pub struct ClaimData {
-    pub user_attributes: Vec<(String, String)>,
+    /// The user's roles, groups and attributes (shared with the cache, never copied).
+    pub source: std::sync::Arc<crate::cache::UserClaimSource>,
+    /// The effective roles narrowed by the client's role scope, when it has no full scope.
+    pub scoped_roles: Option<Vec<RoleRecord>>,
     pub group_attributes: BTreeMap<String, Vec<(String, String)>>,
-    pub effective_roles: Vec<RoleRecord>,
     pub client_ids_by_uuid: BTreeMap<String, String>,
-    pub direct_groups: Vec<(String, String)>,
-    pub mappers: Vec<ProtocolMapperRecord>,
+    pub mappers: std::sync::Arc<Vec<ProtocolMapperRecord>>,
+}
+
+impl ClaimData {
+    /// The roles the token may carry.
+    pub fn effective_roles(&self) -> &[RoleRecord] {
+        self.scoped_roles
+            .as_deref()
+            .unwrap_or(&self.source.effective_roles)
+    }
 }
 
 /// Load the claim data for `user` logging in to `client` with the granted scopes. Roles are
@@ -92,7 +99,7 @@ pub async fn claim_data(
 ) -> Result<ClaimData> {
     let store = &state.store;
     let source = state.caches.user_claims(store, &user.id).await?;
-    let mut roles = source.effective_roles.clone();
+    let mut scoped_roles = None;
     if !client.repr.full_scope_allowed.unwrap_or(true) {
         let mut owners = granted.scope_ids.clone();
         owners.push(client.id.clone());
@@ -101,8 +108,11 @@ pub async fn claim_data(
             .await?
             .into_iter()
             .collect();
+        let mut roles = source.effective_roles.clone();
         roles.retain(|r| allowed.contains(&r.id) || r.client_id.as_deref() == Some(&client.id));
+        scoped_roles = Some(roles);
     }
+    let roles: &[RoleRecord] = scoped_roles.as_deref().unwrap_or(&source.effective_roles);
     let owner_uuids: Vec<String> = roles
         .iter()
         .filter_map(|r| r.client_id.clone())
@@ -117,18 +127,12 @@ pub async fn claim_data(
         .collect();
     let mut mapper_owners = granted.scope_ids.clone();
     mapper_owners.push(client.id.clone());
-    let mappers = state
-        .caches
-        .mappers_of(store, &mapper_owners)
-        .await?
-        .as_ref()
-        .clone();
+    let mappers = state.caches.mappers_of(store, &mapper_owners).await?;
     Ok(ClaimData {
-        user_attributes: source.attributes.clone(),
+        source,
+        scoped_roles,
         group_attributes: BTreeMap::new(),
-        effective_roles: roles,
         client_ids_by_uuid,
-        direct_groups: source.direct_groups.clone(),
         mappers,
     })
 }
@@ -230,15 +234,15 @@ pub async fn issue(state: &AppState, keys: &RealmKeys, input: &IssueInput<'_>) -
         .map(|s| s.user_session.id.as_str())
         .unwrap_or("");
     let access_jti = format!("onrtac:{}", uuid::Uuid::new_v4());
-    let group_pairs = &input.data.direct_groups;
+    let group_pairs = &input.data.source.direct_groups;
     let mut token = TokenInput {
         issuer: input.issuer,
         realm: input.realm,
         client: input.client,
         user: input.user,
-        user_attributes: &input.data.user_attributes,
+        user_attributes: &input.data.source.attributes,
         group_attributes: &input.data.group_attributes,
-        effective_roles: &input.data.effective_roles,
+        effective_roles: input.data.effective_roles(),
         client_ids_by_uuid: &input.data.client_ids_by_uuid,
         direct_groups: group_pairs,
         mappers: &input.data.mappers,
@@ -431,7 +435,7 @@ pub async fn check_access_token(
             if text("sub").is_some_and(|s| s != user.id) {
                 return Ok(Err(Inactive::UserGone));
             }
-            (user, None)
+            (user.as_ref().clone(), None)
         }
     };
     if !user.enabled || iat < user.not_before {
