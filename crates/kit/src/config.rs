@@ -232,13 +232,14 @@ impl KitConfig {
             ("role_order", raw.role_order.iter().collect()),
         ] {
             if let Some(unknown) = names.into_iter().find(|r| !known(r)) {
-                return Err(bad(what, format!("role {unknown:?} is not defined in roles")));
+                return Err(bad(
+                    what,
+                    format!("role {unknown:?} is not defined in roles"),
+                ));
             }
         }
         // The definitions themselves must build (no cycles, known juniors).
-        raw.roles
-            .build()
-            .map_err(|e| bad("roles", e.to_string()))?;
+        raw.roles.build().map_err(|e| bad("roles", e.to_string()))?;
         let session_lifetime_s = raw.session_lifetime_s.unwrap_or(8 * 3600);
         if !(60..=30 * 86400).contains(&session_lifetime_s) {
             return Err(bad("session_lifetime_s", "between 60 s and 30 days"));
@@ -263,7 +264,10 @@ impl KitConfig {
 
     /// The service's callback URL (`{service_url}/callback`).
     pub fn redirect_uri(&self) -> String {
-        format!("{}/callback", self.service_url.as_str().trim_end_matches('/'))
+        format!(
+            "{}/callback",
+            self.service_url.as_str().trim_end_matches('/')
+        )
     }
 
     /// Where the identity server sends the browser after logout (`{service_url}/`).
@@ -289,9 +293,7 @@ impl KitConfig {
             return url.to_owned();
         };
         let issuer = self.issuer_str();
-        let public_base = issuer
-            .find("/realms/")
-            .map_or(issuer, |i| &issuer[..i]);
+        let public_base = issuer.find("/realms/").map_or(issuer, |i| &issuer[..i]);
         match url.strip_prefix(public_base) {
             Some(rest) if rest.is_empty() || rest.starts_with('/') => {
                 format!("{}{rest}", back.as_str().trim_end_matches('/'))
@@ -325,7 +327,9 @@ mod tests {
     fn backchannel_urls_replace_the_public_base_only() {
         let c = KitConfig::from_sources(env(BASE)).unwrap();
         assert_eq!(
-            c.to_backchannel("https://example.com/auth/realms/myrealm/protocol/openid-connect/token"),
+            c.to_backchannel(
+                "https://example.com/auth/realms/myrealm/protocol/openid-connect/token"
+            ),
             "http://keycloak.local:8080/auth/realms/myrealm/protocol/openid-connect/token"
         );
         // Already internal, or another host: unchanged.
@@ -333,7 +337,10 @@ mod tests {
             c.to_backchannel("http://keycloak.local:8080/auth/realms/myrealm/x"),
             "http://keycloak.local:8080/auth/realms/myrealm/x"
         );
-        assert_eq!(c.to_backchannel("https://example.com/authx"), "https://example.com/authx");
+        assert_eq!(
+            c.to_backchannel("https://example.com/authx"),
+            "https://example.com/authx"
+        );
         assert_eq!(c.redirect_uri(), "https://app.example.com/callback");
         assert!(c.secure_cookies());
         assert_eq!(c.api_audience, "myclient");
@@ -342,7 +349,8 @@ mod tests {
 
     #[test]
     fn missing_and_malformed_settings_are_named() {
-        let err = |vars: &[(&str, &str)]| KitConfig::from_sources(env(vars)).unwrap_err().to_string();
+        let err =
+            |vars: &[(&str, &str)]| KitConfig::from_sources(env(vars)).unwrap_err().to_string();
         assert!(err(&BASE[1..]).contains("issuer"));
         let mut v = BASE.to_vec();
         v[0] = ("OIDC_ISSUER", "ftp://x/realms/r");

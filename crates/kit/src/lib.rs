@@ -82,8 +82,7 @@ impl GroupsSyncedHandler for FlagUpdater {
     ) -> Pin<Box<dyn Future<Output = Result<(), KitError>> + Send + 'a>> {
         Box::pin(async move {
             let ctx = self.authz.context_for_groups(&event.groups);
-            if ctx.is_staff != event.user.is_staff || ctx.is_superuser != event.user.is_superuser
-            {
+            if ctx.is_staff != event.user.is_staff || ctx.is_superuser != event.user.is_superuser {
                 store
                     .set_flags(&event.user.id, ctx.is_staff, ctx.is_superuser)
                     .await?;

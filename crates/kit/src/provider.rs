@@ -318,7 +318,11 @@ pub fn check_id_token(
     if !crate::ct_eq(got, nonce) || nonce.is_empty() {
         return Err(KitError::Token("nonce does not match the login".into()));
     }
-    if claims.get("sub").and_then(Value::as_str).is_none_or(str::is_empty) {
+    if claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
         return Err(KitError::Token("ID token without sub".into()));
     }
     Ok(())
@@ -348,17 +352,28 @@ pub fn check_logout_token(claims: &Value, config: &KitConfig, now: i64) -> Resul
         return Err(KitError::Token("logout token iat out of range".into()));
     }
     if claims.get("nonce").is_some() {
-        return Err(KitError::Token("logout token must not carry a nonce".into()));
+        return Err(KitError::Token(
+            "logout token must not carry a nonce".into(),
+        ));
     }
     let event = claims
         .get("events")
         .and_then(|e| e.get("http://schemas.openid.net/event/backchannel-logout"));
     if !event.is_some_and(Value::is_object) {
-        return Err(KitError::Token("logout token without the logout event".into()));
+        return Err(KitError::Token(
+            "logout token without the logout event".into(),
+        ));
     }
-    let has = |k: &str| claims.get(k).and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+    let has = |k: &str| {
+        claims
+            .get(k)
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty())
+    };
     if !has("sid") && !has("sub") {
-        return Err(KitError::Token("logout token names neither sid nor sub".into()));
+        return Err(KitError::Token(
+            "logout token names neither sid nor sub".into(),
+        ));
     }
     Ok(())
 }

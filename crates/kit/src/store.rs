@@ -87,11 +87,12 @@ impl UserStore {
     /// Connect (`sqlite://file.db`, created when missing, or `postgres://…`) and migrate.
     pub async fn connect(url: &str) -> Result<UserStore, KitError> {
         sqlx::any::install_default_drivers();
-        let url = if url.starts_with("sqlite:") && !url.contains("mode=") && !url.contains(":memory:") {
-            format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
-        } else {
-            url.to_owned()
-        };
+        let url =
+            if url.starts_with("sqlite:") && !url.contains("mode=") && !url.contains(":memory:") {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            } else {
+                url.to_owned()
+            };
         let sqlite = url.starts_with("sqlite:");
         let pool = AnyPoolOptions::new()
             .max_connections(if sqlite { 4 } else { 8 })
@@ -194,7 +195,11 @@ impl UserStore {
                     .await?
                     .is_some();
                 let username = if taken {
-                    format!("{}-{}", id.username, &id.subject.chars().take(8).collect::<String>())
+                    format!(
+                        "{}-{}",
+                        id.username,
+                        &id.subject.chars().take(8).collect::<String>()
+                    )
                 } else {
                     id.username.clone()
                 };
@@ -296,14 +301,12 @@ impl UserStore {
             Some(r) => r.try_get::<String, _>(0)?,
             None => {
                 let id = uuid::Uuid::new_v4().to_string();
-                sqlx::query(
-                    "INSERT INTO kit_user (id, username, created_at) VALUES ($1, $2, $3)",
-                )
-                .bind(&id)
-                .bind(username)
-                .bind(now_ms())
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query("INSERT INTO kit_user (id, username, created_at) VALUES ($1, $2, $3)")
+                    .bind(&id)
+                    .bind(username)
+                    .bind(now_ms())
+                    .execute(&mut *tx)
+                    .await?;
                 id
             }
         };

@@ -158,7 +158,14 @@ fn error_response(e: &KitError, json_wanted: bool) -> Response {
     if json_wanted {
         (status, axum::Json(json!({"error": message}))).into_response()
     } else {
-        page(status, "Sign-in problem", &format!("<p>{}</p><p><a href=\"/login\">Sign in again</a></p>", escape(message)))
+        page(
+            status,
+            "Sign-in problem",
+            &format!(
+                "<p>{}</p><p><a href=\"/login\">Sign in again</a></p>",
+                escape(message)
+            ),
+        )
     }
 }
 
@@ -244,7 +251,12 @@ async fn callback(State(kit): State<Kit>, Query(q): Query<CallbackQuery>) -> Res
             let mut resp = Redirect::to(&return_to).into_response();
             resp.headers_mut().append(
                 header::SET_COOKIE,
-                set_cookie(&kit, SESSION_COOKIE, &session_id, kit.config().session_lifetime_s),
+                set_cookie(
+                    &kit,
+                    SESSION_COOKIE,
+                    &session_id,
+                    kit.config().session_lifetime_s,
+                ),
             );
             resp
         }
@@ -353,7 +365,11 @@ async fn logout(State(kit): State<Kit>, headers: HeaderMap, Form(f): Form<CsrfFo
         return Redirect::to("/").into_response();
     };
     if !f.csrf.as_deref().is_some_and(|c| ct_eq(c, &session.csrf)) {
-        return page(StatusCode::FORBIDDEN, "Forbidden", "<p>Invalid form; reload and try again.</p>");
+        return page(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "<p>Invalid form; reload and try again.</p>",
+        );
     }
     if let Err(e) = kit.store().delete_session(&sid).await {
         return error_response(&e, false);
@@ -391,13 +407,23 @@ struct LogoutTokenForm {
 async fn backchannel_logout(State(kit): State<Kit>, Form(f): Form<LogoutTokenForm>) -> Response {
     let no_store = [(header::CACHE_CONTROL, "no-store")];
     let Some(token) = f.logout_token else {
-        return (StatusCode::BAD_REQUEST, no_store, axum::Json(json!({"error": "invalid_request"}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            no_store,
+            axum::Json(json!({"error": "invalid_request"})),
+        )
+            .into_response();
     };
     let claims = match kit.provider().verify_logout_token(&token).await {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(error = %e, "logout token rejected");
-            return (StatusCode::BAD_REQUEST, no_store, axum::Json(json!({"error": "invalid_request"}))).into_response();
+            return (
+                StatusCode::BAD_REQUEST,
+                no_store,
+                axum::Json(json!({"error": "invalid_request"})),
+            )
+                .into_response();
         }
     };
     let text = |k: &str| claims.get(k).and_then(|v| v.as_str());
@@ -440,8 +466,10 @@ fn local_form(kit: &Kit, status: StatusCode, message: Option<&str>) -> Response 
 <button type=\"submit\">Sign in</button></form>"
         ),
     );
-    resp.headers_mut()
-        .append(header::SET_COOKIE, set_cookie(kit, CSRF_COOKIE, &token, 600));
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(kit, CSRF_COOKIE, &token, 600),
+    );
     resp
 }
 
@@ -463,7 +491,11 @@ async fn local_login(
     let cookie_token = cookie(&headers, CSRF_COOKIE);
     let csrf_ok = matches!((&cookie_token, &f.csrf), (Some(a), Some(b)) if ct_eq(a, b));
     if !csrf_ok {
-        return local_form(&kit, StatusCode::FORBIDDEN, Some("The form expired; try again."));
+        return local_form(
+            &kit,
+            StatusCode::FORBIDDEN,
+            Some("The form expired; try again."),
+        );
     }
     let (Some(username), Some(password)) = (f.username, f.password) else {
         return local_form(&kit, StatusCode::BAD_REQUEST, Some(LOCAL_FAILURE));
@@ -511,7 +543,15 @@ async fn local_login(
     };
     if let Err(e) = kit
         .store()
-        .create_session(&session_id, &user.id, None, None, &csrf, "local", kit.config().session_lifetime_s)
+        .create_session(
+            &session_id,
+            &user.id,
+            None,
+            None,
+            &csrf,
+            "local",
+            kit.config().session_lifetime_s,
+        )
         .await
     {
         return error_response(&e, false);
@@ -520,7 +560,12 @@ async fn local_login(
     let mut resp = Redirect::to("/").into_response();
     resp.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(&kit, SESSION_COOKIE, &session_id, kit.config().session_lifetime_s),
+        set_cookie(
+            &kit,
+            SESSION_COOKIE,
+            &session_id,
+            kit.config().session_lifetime_s,
+        ),
     );
     resp.headers_mut()
         .append(header::SET_COOKIE, set_cookie(&kit, CSRF_COOKIE, "", 0));
@@ -552,7 +597,8 @@ impl IntoResponse for AuthRejection {
             )
                 .into_response()
         } else {
-            let next = url::form_urlencoded::byte_serialize(self.path.as_bytes()).collect::<String>();
+            let next =
+                url::form_urlencoded::byte_serialize(self.path.as_bytes()).collect::<String>();
             Redirect::to(&format!("/login?next={next}")).into_response()
         }
     }
@@ -694,9 +740,11 @@ impl<S: Send + Sync> axum::extract::OptionalFromRequestParts<S> for Auth {
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(<Auth as FromRequestParts<S>>::from_request_parts(parts, state)
-            .await
-            .ok())
+        Ok(
+            <Auth as FromRequestParts<S>>::from_request_parts(parts, state)
+                .await
+                .ok(),
+        )
     }
 }
 

@@ -207,3 +207,81 @@ pub fn pg_jdbc_with_fresh_schema() -> (String, String) {
         schema,
     )
 }
+
+/// A form of an HTML page by its `id`: its `action` and its hidden fields (entities decoded).
+#[allow(dead_code)]
+pub fn html_form(page: &str, id: &str) -> Option<(String, Vec<(String, String)>)> {
+    let at = page.find(&format!("id=\"{id}\""))?;
+    let open = page[..at].rfind("<form")?;
+    let close = page[open..]
+        .find("</form>")
+        .map_or(page.len(), |i| open + i);
+    let form = &page[open..close];
+    let tag_end = form.find('>')?;
+    let action = html_attr(&form[..tag_end], "action")?;
+    let mut fields = Vec::new();
+    let mut rest = form;
+    while let Some(i) = rest.find("<input") {
+        let tail = &rest[i..];
+        let end = tail.find('>').unwrap_or(tail.len());
+        let tag = &tail[..end];
+        if html_attr(tag, "type").as_deref() == Some("hidden")
+            && let Some(name) = html_attr(tag, "name")
+        {
+            fields.push((name, html_attr(tag, "value").unwrap_or_default()));
+        }
+        rest = &tail[end..];
+    }
+    Some((action, fields))
+}
+
+/// A double-quoted attribute of a tag, with `&amp;`, `&quot;`, `&#39;`, `&lt;`, `&gt;` decoded.
+#[allow(dead_code)]
+pub fn html_attr(tag: &str, name: &str) -> Option<String> {
+    let needle = format!(" {name}=\"");
+    let i = tag.find(&needle)? + needle.len();
+    let v = &tag[i..];
+    let j = v.find('"')?;
+    Some(html_unescape(&v[..j]))
+}
+
+/// Decodes the named entities templates write and numeric ones (`&#x2f;`, `&#39;`).
+#[allow(dead_code)]
+pub fn html_unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let Some(end) = tail.find(';').filter(|&e| e <= 10) else {
+            out.push('&');
+            rest = &tail[1..];
+            continue;
+        };
+        let entity = &tail[1..end];
+        let ch = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            e if e.starts_with("#x") || e.starts_with("#X") => u32::from_str_radix(&e[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
+            e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match ch {
+            Some(c) => {
+                out.push(c);
+                rest = &tail[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
