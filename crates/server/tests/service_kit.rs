@@ -1,7 +1,8 @@
 //! The service kit end to end: the real Portcullis binary with the platform's realm template,
-
 //! the demo service (`examples/service-a`, built only on `portcullis-kit`) in-process on
 //! loopback, and an HTTP client playing the browser through the login form.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on failure
 
 mod common;
 
