@@ -12,7 +12,7 @@
 //! Run: `taskset -c 0 cargo bench -p portcullis-rbac --bench check_access`
 //!
 //! Measured (2-core AMD EPYC VM shared with other jobs, load average about 2; criterion
-//! medians; details and a second run in `crates/rbac/BENCH.md`):
+//! medians; details in BENCHMARKS.md, "Service kit and RBAC engine"):
 //! - `check_access` by names: 20.0 M checks/s (hit), 20.0 M checks/s (miss);
 //! - `check_access_id`: 265 M checks/s (hit and miss);
 //! - `user_has_permission` (no session): 17.6 M checks/s (hit);

@@ -15,9 +15,9 @@ use std::path::Path;
 
 const SECRET: &str = "kit-test-secret";
 
-/// The platform's realm template, pointed at the test service's port, with an audience
-/// mapper for bearer tokens, direct access grants (to get tokens in the test), and a user
-/// without groups.
+/// The example realm template (with its `myclient` audience mapper), pointed at the test
+/// service's port, with direct access grants (to get tokens in the test) and a user without
+/// groups.
 fn realm(dir: &Path, svc_port: u16) {
     let text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/import/myrealm-realm.json"),
@@ -34,15 +34,6 @@ fn realm(dir: &Path, svc_port: u16) {
     client["directAccessGrantsEnabled"] = json!(true);
     client["attributes"]["backchannel.logout.url"] =
         json!(format!("http://127.0.0.1:{svc_port}/backchannel-logout"));
-    client["protocolMappers"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({
-            "name": "audience", "protocol": "openid-connect",
-            "protocolMapper": "oidc-audience-mapper",
-            "config": {"included.client.audience": "myclient", "access.token.claim": "true",
-                       "id.token.claim": "false"}
-        }));
     r["users"].as_array_mut().unwrap().push(json!({
         "username": "dave", "email": "dave@example.com", "emailVerified": true,
         "firstName": "Dave", "lastName": "Nogroup", "enabled": true,
