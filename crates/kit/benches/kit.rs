@@ -54,7 +54,9 @@ fn verify(c: &mut Criterion) {
     let cfg = config(std::path::Path::new("unused.db"));
     c.bench_function("verify_access_token/RS256", |b| {
         b.iter(|| {
-            let v = verifier.verify(black_box(&token), &[Algorithm::RS256]).unwrap();
+            let v = verifier
+                .verify(black_box(&token), &[Algorithm::RS256])
+                .unwrap();
             check_access_token(&v.claims, &cfg, 1_900_000_100).unwrap();
         })
     });
@@ -86,7 +88,15 @@ fn guard(c: &mut Criterion) {
             .await
             .unwrap();
         kit.store()
-            .create_session("bench-session-id", &outcome.user.id, None, None, "csrf", "sso", 3600)
+            .create_session(
+                "bench-session-id",
+                &outcome.user.id,
+                None,
+                None,
+                "csrf",
+                "sso",
+                3600,
+            )
             .await
             .unwrap();
         "kit_session=bench-session-id"

@@ -284,6 +284,17 @@ impl UserStore {
         Ok(())
     }
 
+    /// Set a local account's email (an operator's edit; SSO logins overwrite it with the
+    /// identity server's).
+    pub async fn set_email(&self, user_id: &str, email: Option<&str>) -> Result<(), KitError> {
+        sqlx::query("UPDATE kit_user SET email = $1 WHERE id = $2")
+            .bind(email)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Create or update a local account with a break-glass password (hash already made).
     /// Used by an operator command; such accounts must be superusers to log in locally.
     pub async fn set_local_password(
