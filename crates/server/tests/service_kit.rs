@@ -7,11 +7,14 @@
 mod common;
 
 use common::{Server, Workdir, html_form};
-use portcullis_kit::{Kit, KitConfig};
+use portcullis_kit::{GroupsSyncedHandler, Kit, KitConfig};
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 use serde_json::{Value, json};
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
 const SECRET: &str = "kit-test-secret";
 
@@ -95,6 +98,27 @@ fn location(r: &reqwest::Response) -> String {
         .to_owned()
 }
 
+/// A `UserGroupsSynced` subscriber that records (username, added, removed).
+#[derive(Default)]
+struct Recorder(Mutex<Vec<(String, Vec<String>, Vec<String>)>>);
+
+impl GroupsSyncedHandler for Recorder {
+    fn on_groups_synced<'a>(
+        &'a self,
+        event: &'a portcullis_kit::UserGroupsSynced,
+        _store: &'a portcullis_kit::UserStore,
+    ) -> Pin<Box<dyn Future<Output = Result<(), portcullis_kit::KitError>> + Send + 'a>> {
+        Box::pin(async move {
+            self.0.lock().unwrap().push((
+                event.user.username.clone(),
+                event.added.iter().cloned().collect(),
+                event.removed.iter().cloned().collect(),
+            ));
+            Ok(())
+        })
+    }
+}
+
 /// Log in to the service through the identity server's login form; returns where the
 /// service sent the browser at the end.
 async fn sso_login(b: &reqwest::Client, svc: &str, user: &str, password: &str) -> String {
@@ -170,6 +194,8 @@ async fn a_rust_service_logs_users_in_syncs_groups_and_enforces_permissions() {
     let kit = Kit::connect(kit_config(&idp_url, &svc, &dir.path().join("svc.db")))
         .await
         .unwrap();
+    let events = Arc::new(Recorder::default());
+    kit.subscribe(events.clone());
     let app = service_a::app(&kit);
     tokio::spawn(async move { axum::serve(listener, app).await });
 
@@ -209,6 +235,12 @@ async fn a_rust_service_logs_users_in_syncs_groups_and_enforces_permissions() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
+    // Subscribers heard of the sync.
+    let heard = events.0.lock().unwrap().clone();
+    assert_eq!(
+        heard,
+        vec![("alice".to_string(), vec!["editors".to_string()], vec![])]
+    );
     // The local user and its groups are what the token said.
     let local = kit
         .store()
