@@ -100,7 +100,10 @@ fn location(r: &reqwest::Response) -> String {
 
 /// A `UserGroupsSynced` subscriber that records (username, added, removed).
 #[derive(Default)]
-struct Recorder(Mutex<Vec<(String, Vec<String>, Vec<String>)>>);
+struct Recorder(Mutex<Vec<Heard>>);
+
+/// (username, groups added, groups removed)
+type Heard = (String, Vec<String>, Vec<String>);
 
 impl GroupsSyncedHandler for Recorder {
     fn on_groups_synced<'a>(
