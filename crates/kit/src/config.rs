@@ -87,6 +87,8 @@ pub struct RawConfig {
     pub api_audience: Option<String>,
     /// Lifetime of a service session in seconds (default 8 hours).
     pub session_lifetime_s: Option<i64>,
+    /// Shortest interval between JWKS fetches caused by unknown key ids (default 10 s).
+    pub jwks_min_refresh_s: Option<u64>,
 }
 
 /// What runs, validated.
@@ -109,6 +111,7 @@ pub struct KitConfig {
     pub role_order: Vec<String>,
     pub api_audience: String,
     pub session_lifetime_s: i64,
+    pub jwks_min_refresh: std::time::Duration,
 }
 
 fn bad(field: &'static str, why: impl Into<String>) -> KitError {
@@ -259,6 +262,9 @@ impl KitConfig {
             superuser_roles: raw.superuser_roles,
             role_order: raw.role_order,
             session_lifetime_s,
+            jwks_min_refresh: std::time::Duration::from_secs(
+                raw.jwks_min_refresh_s.unwrap_or(10).min(3600),
+            ),
         })
     }
 

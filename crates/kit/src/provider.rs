@@ -8,8 +8,8 @@
 //!   fetched from;
 //! - discovery is lazy: a service starts (and serves break-glass logins) while the identity
 //!   server is down;
-//! - an unknown `kid` refreshes the JWKS at most once per [`JWKS_MIN_REFRESH`], so forged
-//!   tokens cannot make the service hammer the identity server.
+//! - an unknown `kid` refreshes the JWKS at most once per `jwks_min_refresh` (default 10 s),
+//!   so forged tokens cannot make the service hammer the identity server.
 
 use crate::config::KitConfig;
 use crate::error::KitError;
@@ -18,8 +18,6 @@ use serde_json::Value;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-/// Shortest interval between two JWKS fetches caused by unknown key ids.
-pub const JWKS_MIN_REFRESH: Duration = Duration::from_secs(10);
 /// Clock skew tolerated on `exp`/`nbf`.
 pub const LEEWAY_S: i64 = 30;
 /// Signature algorithms accepted from the identity server.
@@ -249,7 +247,8 @@ impl Provider {
                 .map_err(|_| KitError::Provider("key cache poisoned".into()))?;
             // Someone refreshed while we waited, or we refreshed a moment ago.
             if !Arc::ptr_eq(&k.verifier, seen)
-                || k.fetched.is_some_and(|t| t.elapsed() < JWKS_MIN_REFRESH)
+                || k.fetched
+                    .is_some_and(|t| t.elapsed() < self.config.jwks_min_refresh)
             {
                 return Ok(k.verifier.clone());
             }
