@@ -25,6 +25,8 @@ pub enum Match {
     Exact,
     /// The value starts with the text.
     Prefix,
+    /// The value ends with the text.
+    Suffix,
     /// The value contains the text.
     Infix,
 }
@@ -51,6 +53,7 @@ impl TextFilter {
         match self.mode {
             Match::Exact => lower,
             Match::Prefix => format!("{}%", escape_like(&lower)),
+            Match::Suffix => format!("%{}", escape_like(&lower)),
             Match::Infix => format!("%{}%", escape_like(&lower)),
         }
     }
@@ -821,6 +824,17 @@ impl Store {
             .map(group_record)
             .collect::<Result<Vec<_>>>()?;
         self.group_details_of(groups).await
+    }
+
+    /// The realm's default groups (new users join them), sorted by id.
+    pub async fn default_group_ids(&self, realm_id: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT group_id FROM realm_default_group WHERE realm_id = $1 ORDER BY group_id",
+        )
+        .bind(realm_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
     /// Put a user into a group (nothing changes when it already is).

@@ -88,6 +88,7 @@ fn sample() -> RealmRepresentation {
             ]},
             {"name": "audit", "attributes": {"k": ["v1", "v2"]}}
         ],
+        "defaultGroups": ["/audit"],
         "users": [
             {"username": "alice", "email": "alice@example.com", "firstName": "Alice", "lastName": "Liddell",
              "enabled": true, "emailVerified": true, "groups": ["/staff/admins"],
@@ -169,6 +170,11 @@ async fn user_search_filters_and_pages(store: Store) {
         .await
         .unwrap();
     assert_eq!(usernames(&found), ["alice", "carol"]);
+    let found = store
+        .search_users(&realm.id, &any("SON", Match::Suffix), all())
+        .await
+        .unwrap();
+    assert_eq!(usernames(&found), ["carol"]);
     let found = store
         .search_users(&realm.id, &any("ice", Match::Prefix), all())
         .await
@@ -500,6 +506,11 @@ async fn group_tree_children_members_and_counts(store: Store) {
             .unwrap(),
         3,
         "staff, admins, ops"
+    );
+
+    assert_eq!(
+        store.default_group_ids(&realm.id).await.unwrap(),
+        [top[0].group.id.clone()]
     );
 
     // Members, paged in SQL.
