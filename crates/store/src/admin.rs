@@ -342,7 +342,7 @@ impl Store {
         {
             return Ok(Err(conflict));
         }
-        match crate::user::insert_users(&mut tx, std::slice::from_ref(image)).await {
+        match insert_one_user(&mut tx, image).await {
             Ok(()) => {}
             // A concurrent create of the same username won the race.
             Err(e) if e.is_duplicate() => return Ok(Err(UserConflict::Username)),
@@ -414,9 +414,7 @@ impl Store {
                 &mut tx,
                 "user_attribute",
                 &["user_id", "name", "value", "position"],
-                attributes.iter().enumerate().map(|(i, (k, v))| {
-                    vec![V::from(&user.id), V::from(k), V::from(v), V::from(i as i64)]
-                }),
+                attribute_rows(&user.id, attributes),
             )
             .await?;
         }
@@ -425,16 +423,11 @@ impl Store {
                 .bind(&user.id)
                 .execute(&mut *tx)
                 .await?;
-            let mut actions: Vec<&String> = actions.iter().collect();
-            actions.sort();
-            actions.dedup();
             crate::bulk::insert(
                 &mut tx,
                 "user_required_action",
                 &["user_id", "action"],
-                actions
-                    .into_iter()
-                    .map(|a| vec![V::from(&user.id), V::from(a)]),
+                action_rows(&user.id, actions),
             )
             .await?;
         }
@@ -1042,6 +1035,98 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+// Rows are collected before a statement runs: an iterator borrowing the input, held across
+// an await, would make the caller's future not provably `Send` (rustc #100013).
+
+fn attribute_rows(user_id: &str, attributes: &[(String, String)]) -> Vec<Vec<V>> {
+    attributes
+        .iter()
+        .enumerate()
+        .map(|(i, (k, v))| vec![V::from(user_id), V::from(k), V::from(v), V::from(i as i64)])
+        .collect()
+}
+
+fn action_rows(user_id: &str, actions: &[String]) -> Vec<Vec<V>> {
+    let mut actions: Vec<&String> = actions.iter().collect();
+    actions.sort();
+    actions.dedup();
+    actions
+        .into_iter()
+        .map(|a| vec![V::from(user_id), V::from(a)])
+        .collect()
+}
+
+fn id_rows(user_id: &str, ids: &[String]) -> Vec<Vec<V>> {
+    ids.iter()
+        .map(|id| vec![V::from(user_id), V::from(id)])
+        .collect()
+}
+
+/// Insert one user and what hangs off it (credentials must be hashed).
+async fn insert_one_user(c: &mut AnyConnection, image: &UserImage) -> Result<()> {
+    let u = &image.user;
+    sqlx::query(
+        "INSERT INTO user_entity (id, realm_id, username, email, first_name, last_name, enabled, \
+         email_verified, created_timestamp, not_before, federation_link, service_account_client_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(&u.id)
+    .bind(&u.realm_id)
+    .bind(&u.username)
+    .bind(&u.email)
+    .bind(&u.first_name)
+    .bind(&u.last_name)
+    .bind(i64::from(u.enabled))
+    .bind(i64::from(u.email_verified))
+    .bind(u.created_timestamp)
+    .bind(u.not_before)
+    .bind(&u.federation_link)
+    .bind(&u.service_account_client_id)
+    .execute(&mut *c)
+    .await?;
+    let attributes = attribute_rows(&u.id, &image.attributes);
+    crate::bulk::insert(
+        c,
+        "user_attribute",
+        &["user_id", "name", "value", "position"],
+        attributes,
+    )
+    .await?;
+    let actions = action_rows(&u.id, &image.required_actions);
+    crate::bulk::insert(c, "user_required_action", &["user_id", "action"], actions).await?;
+    for cred in &image.credentials {
+        let CredentialSecret::Stored {
+            secret_data,
+            credential_data,
+        } = &cred.secret
+        else {
+            return Err(StoreError::Corrupt(format!(
+                "credential {} was not hashed before storing",
+                cred.id
+            )));
+        };
+        sqlx::query(
+            "INSERT INTO credential (id, user_id, type, user_label, created_date, priority, secret_data, credential_data) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&cred.id)
+        .bind(&u.id)
+        .bind(&cred.type_)
+        .bind(&cred.user_label)
+        .bind(cred.created_date)
+        .bind(cred.priority)
+        .bind(secret_data)
+        .bind(credential_data)
+        .execute(&mut *c)
+        .await?;
+    }
+    let groups = id_rows(&u.id, &image.group_ids);
+    crate::bulk::insert(c, "user_group", &["user_id", "group_id"], groups).await?;
+    let roles = id_rows(&u.id, &image.role_ids);
+    crate::bulk::insert(c, "user_role", &["user_id", "role_id"], roles).await?;
+    Ok(())
 }
 
 /// Whether `username` (or `email`, when emails must be unique) belongs to another user of the
