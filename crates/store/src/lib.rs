@@ -8,6 +8,7 @@
 //! `sqlx::Error` never leaves this crate; migrations are embedded and applied at connect time,
 //! under PostgreSQL's advisory lock, so several nodes may start at once.
 
+mod admin;
 mod bulk;
 mod connect;
 mod keys;
@@ -15,6 +16,10 @@ mod oidc;
 mod realm;
 mod user;
 
+pub use admin::{
+    GroupDetails, Match, NameTaken, Page, RoleDetails, TextFilter, UserConflict, UserDetails,
+    UserQuery, escape_like,
+};
 pub use connect::{Backend, ConnectOptions, Target as DbTarget};
 pub use oidc::{CODE_RETENTION_MS, CodeRedemption, RefreshOutcome, SessionLifespans};
 
@@ -50,7 +55,7 @@ impl From<sqlx::Error> for StoreError {
                 StoreError::Conflict(db.message().to_string())
             }
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                StoreError::Conflict(format!("reference violation: {}", db.message()))
+                StoreError::Conflict(format!("{REFERENCE_VIOLATION}: {}", db.message()))
             }
             sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
@@ -67,6 +72,17 @@ impl From<sqlx::Error> for StoreError {
 impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {
         StoreError::Corrupt(e.to_string())
+    }
+}
+
+/// How a foreign-key violation's `Conflict` message starts (a reference to a missing row,
+/// as opposed to a duplicate).
+pub(crate) const REFERENCE_VIOLATION: &str = "reference violation";
+
+impl StoreError {
+    /// A uniqueness conflict (not a reference to a missing row).
+    pub(crate) fn is_duplicate(&self) -> bool {
+        matches!(self, StoreError::Conflict(m) if !m.starts_with(REFERENCE_VIOLATION))
     }
 }
 

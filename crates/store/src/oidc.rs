@@ -137,7 +137,7 @@ pub(crate) fn client_record(r: &sqlx::any::AnyRow) -> Result<ClientRecord> {
 }
 
 /// `$from, $from+1, ...`: `n` placeholders for an `IN (...)` list.
-fn placeholders(from: usize, n: usize) -> String {
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
@@ -756,7 +756,7 @@ impl Store {
     /// Rows of a statement over an id list: `sql` gets the placeholder list (`$1, $2, ...`,
     /// which it may use more than once). Long lists are split into several statements, read in
     /// one transaction; a short one is a single statement.
-    async fn fetch_in(
+    pub(crate) async fn fetch_in(
         &self,
         ids: &[String],
         sql: impl Fn(&str) -> String,

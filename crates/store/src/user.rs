@@ -142,9 +142,9 @@ pub(crate) async fn insert_users(c: &mut AnyConnection, users: &[UserImage]) -> 
     Ok(())
 }
 
-const USER_COLUMNS: &str = "u.id, u.realm_id, u.username, u.email, u.first_name, u.last_name, u.enabled, u.email_verified, u.created_timestamp, u.not_before, u.federation_link, u.service_account_client_id";
+pub(crate) const USER_COLUMNS: &str = "u.id, u.realm_id, u.username, u.email, u.first_name, u.last_name, u.enabled, u.email_verified, u.created_timestamp, u.not_before, u.federation_link, u.service_account_client_id";
 
-fn user_record(r: &sqlx::any::AnyRow) -> Result<UserRecord> {
+pub(crate) fn user_record(r: &sqlx::any::AnyRow) -> Result<UserRecord> {
     Ok(UserRecord {
         id: r.try_get(0)?,
         realm_id: r.try_get(1)?,
@@ -441,7 +441,7 @@ impl Store {
     }
 }
 
-fn role_record(r: &sqlx::any::AnyRow) -> Result<RoleRecord> {
+pub(crate) fn role_record(r: &sqlx::any::AnyRow) -> Result<RoleRecord> {
     Ok(RoleRecord {
         id: r.try_get(0)?,
         realm_id: r.try_get(1)?,

@@ -1,0 +1,146 @@
+//! Realm roles: `GET/POST /roles`, `GET/PUT/DELETE /roles/{role-name}`,
+//! `GET /roles-by-id/{id}`.
+//!
+//! As in Keycloak: listing needs `view-realm` or any `query-*` role, reading one role needs
+//! `view-realm` (a client role by id: `view-clients`), and creating, changing or deleting
+//! needs `manage-realm`. The realm's default role cannot be deleted. Every change drops the
+//! configuration caches (roles feed every token).
+
+use crate::admin::auth::Action;
+use crate::admin::http::{self, Answer};
+use crate::admin::params::{self, MAX_PAGE, Query};
+use crate::admin::{Context, bad_field, bad_param, context, db, realm_url, repr};
+use crate::app::AppState;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use portcullis_model::records::new_id;
+use portcullis_model::repr::RoleRepresentation;
+use portcullis_store::{NameTaken, RoleDetails};
+
+async fn find(s: &AppState, c: &Context, name: &str) -> Result<RoleDetails, Response> {
+    db(s.store.realm_role_details(&c.realm.id, name).await)?
+        .ok_or_else(|| http::not_found("Could not find role"))
+}
+
+fn taken(name: &str) -> Response {
+    http::conflict(&format!("Role with name {name} already exists"))
+}
+
+/// GET `/roles` (`search`, `first`, `max`, `briefRepresentation` default true).
+pub async fn list(
+    State(s): State<AppState>,
+    Path(realm): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Answer {
+    let c = context(&s, &headers, &realm, Action::ListRoles).await?;
+    let q = Query::parse(raw.as_deref());
+    let filter = params::name_filter(&q).map_err(bad_param)?;
+    let page = q.page(MAX_PAGE).map_err(bad_param)?;
+    let brief = q
+        .flag("briefRepresentation")
+        .map_err(bad_param)?
+        .unwrap_or(true);
+    let roles = db(s
+        .store
+        .realm_roles_page(&c.realm.id, filter.as_ref(), page)
+        .await)?;
+    http::ok(
+        roles
+            .iter()
+            .map(|r| repr::role_repr(r, brief))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// POST `/roles`: 201 with `Location: .../roles/{name}`.
+pub async fn create(
+    State(s): State<AppState>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let c = context(&s, &headers, &realm, Action::ManageRoles).await?;
+    let rep: RoleRepresentation = http::read_json(&headers, body).await?;
+    let role = repr::new_role(&c.realm.id, &rep, new_id()).map_err(bad_field)?;
+    db(s.store.create_role(&role).await)?.map_err(|NameTaken| taken(&role.name))?;
+    s.caches.invalidate_config();
+    http::created(&format!(
+        "{}/roles/{}",
+        realm_url(&s, &headers, &c.realm.name),
+        http::segment(&role.name)
+    ))
+}
+
+/// GET `/roles/{role-name}`: the full representation.
+pub async fn get(
+    State(s): State<AppState>,
+    Path((realm, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Answer {
+    let c = context(&s, &headers, &realm, Action::ViewRoles).await?;
+    http::ok(repr::role_repr(&find(&s, &c, &name).await?, false))
+}
+
+/// PUT `/roles/{role-name}`: rename, describe, set attributes; 204.
+pub async fn update(
+    State(s): State<AppState>,
+    Path((realm, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let c = context(&s, &headers, &realm, Action::ManageRoles).await?;
+    let rep: RoleRepresentation = http::read_json(&headers, body).await?;
+    let current = find(&s, &c, &name).await?;
+    let role = repr::merge_role(&current.role, &rep).map_err(bad_field)?;
+    match s.store.update_role(&role).await {
+        Ok(Ok(())) => {}
+        Ok(Err(NameTaken)) => return Err(taken(&role.name)),
+        Err(portcullis_store::StoreError::NotFound(_)) => {
+            return Err(http::not_found("Could not find role"));
+        }
+        Err(e) => return Err(crate::error::internal(e)),
+    }
+    s.caches.invalidate_config();
+    http::no_content()
+}
+
+/// DELETE `/roles/{role-name}`: the role and every grant of it; 204. The default role stays
+/// (400).
+pub async fn delete(
+    State(s): State<AppState>,
+    Path((realm, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Answer {
+    let c = context(&s, &headers, &realm, Action::ManageRoles).await?;
+    let role = find(&s, &c, &name).await?;
+    if role.role.id == c.realm.default_role_id {
+        return Err(http::bad_request(&format!(
+            "{name} is default role of the realm and cannot be removed."
+        )));
+    }
+    if !db(s.store.delete_role(&c.realm.id, &role.role.id).await)? {
+        return Err(http::not_found("Could not find role"));
+    }
+    s.caches.invalidate_config();
+    http::no_content()
+}
+
+/// GET `/roles-by-id/{id}`: any role of the realm, realm or client role.
+pub async fn get_by_id(
+    State(s): State<AppState>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Answer {
+    let c = context(&s, &headers, &realm, Action::SeeRealm).await?;
+    let role = db(s.store.role_details_by_id(&c.realm.id, &id).await)?;
+    let needed = match &role {
+        Some(d) if d.role.client_id.is_some() => Action::ViewClientRoles,
+        _ => Action::ViewRoles,
+    };
+    c.require(needed)?;
+    let role = role.ok_or_else(|| http::not_found("Could not find role with id"))?;
+    http::ok(repr::role_repr(&role, false))
+}

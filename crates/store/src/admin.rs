@@ -1,0 +1,1239 @@
+//! What the admin REST API reads and writes: user search and paging, single-user changes,
+//! groups (tree, children, members), realm roles and a user's role mappings.
+//!
+//! Invariants: every public method is one statement or one transaction (a failed write leaves
+//! nothing behind); search and paging values are bound parameters, never spliced into SQL, and
+//! `%`, `_` and `\` in search text are escaped before a `LIKE`; pages are cut by the database
+//! (`LIMIT`/`OFFSET`), so no method loads a whole table. Uniqueness rules the API reports by
+//! name (username, email, sibling group name, role name) come back as typed outcomes, not as
+//! errors.
+
+use crate::bulk::V;
+use crate::user::{USER_COLUMNS, role_record, user_record};
+use crate::{Result, Store, StoreError};
+use portcullis_model::records::{
+    CredentialRecord, CredentialSecret, GroupRecord, RoleRecord, UserImage, UserRecord,
+};
+use portcullis_model::repr::MultiAttributes;
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use std::collections::HashMap;
+
+/// How a text filter compares (case-insensitive in every mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    /// The whole value.
+    Exact,
+    /// The value starts with the text.
+    Prefix,
+    /// The value ends with the text.
+    Suffix,
+    /// The value contains the text.
+    Infix,
+}
+
+/// A text filter on one column (or, for [`UserQuery::any`], on several).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextFilter {
+    pub text: String,
+    pub mode: Match,
+}
+
+impl TextFilter {
+    pub fn new(text: impl Into<String>, mode: Match) -> TextFilter {
+        TextFilter {
+            text: text.into(),
+            mode,
+        }
+    }
+
+    /// The lower-cased comparison value: the text itself for `Exact`, a `LIKE` pattern with
+    /// `%`, `_` and `\` escaped otherwise.
+    fn pattern(&self) -> String {
+        let lower = self.text.to_lowercase();
+        match self.mode {
+            Match::Exact => lower,
+            Match::Prefix => format!("{}%", escape_like(&lower)),
+            Match::Suffix => format!("%{}", escape_like(&lower)),
+            Match::Infix => format!("%{}%", escape_like(&lower)),
+        }
+    }
+
+    /// `LOWER(column) = $n` or `LOWER(column) LIKE $n ESCAPE '\'`, binding the value.
+    fn condition(&self, column: &str, sql: &mut Sql) -> String {
+        let p = sql.bind(V::from(self.pattern()));
+        match self.mode {
+            Match::Exact => format!("LOWER({column}) = {p}"),
+            _ => format!("LOWER({column}) LIKE {p} ESCAPE '\\'"),
+        }
+    }
+}
+
+/// `text` with the `LIKE` wildcards and the escape character escaped.
+pub fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A page: skip `first`, return at most `max` (both already validated, non-negative).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub first: i64,
+    pub max: i64,
+}
+
+/// Filters of `GET /users` and `GET /users/count`; every filter given must match.
+/// Service-account users are never listed (as in Keycloak).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserQuery {
+    /// `search`: username, email, first name or last name.
+    pub any: Option<TextFilter>,
+    /// `search=id:<uuid>`: exactly this user.
+    pub id: Option<String>,
+    pub username: Option<TextFilter>,
+    pub email: Option<TextFilter>,
+    pub first_name: Option<TextFilter>,
+    pub last_name: Option<TextFilter>,
+    pub enabled: Option<bool>,
+    pub email_verified: Option<bool>,
+}
+
+/// A user with the parts of the admin representation kept in other tables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserDetails {
+    pub user: UserRecord,
+    /// (name, value) in stored order; a multi-valued attribute appears once per value.
+    pub attributes: Vec<(String, String)>,
+    /// Sorted.
+    pub required_actions: Vec<String>,
+}
+
+/// Which uniqueness rule a user write broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserConflict {
+    Username,
+    Email,
+}
+
+/// The name is already used where it must be unique (sibling groups, a realm's roles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameTaken;
+
+/// A group with its full path (`/parent/child`) and number of direct sub-groups.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupDetails {
+    pub group: GroupRecord,
+    pub path: String,
+    pub sub_group_count: i64,
+}
+
+/// A role and whether it is a composite.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleDetails {
+    pub role: RoleRecord,
+    pub composite: bool,
+}
+
+/// A statement under construction: text plus its bound values, numbered as they are added.
+struct Sql {
+    text: String,
+    binds: Vec<V>,
+}
+
+impl Sql {
+    fn new(text: impl Into<String>) -> Sql {
+        Sql {
+            text: text.into(),
+            binds: Vec::new(),
+        }
+    }
+
+    /// Add a bound value; returns its placeholder.
+    fn bind(&mut self, v: V) -> String {
+        self.binds.push(v);
+        format!("${}", self.binds.len())
+    }
+
+    fn query(self) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+        let mut q = sqlx::query(AssertSqlSafe(self.text));
+        for v in self.binds {
+            q = match v {
+                V::T(t) => q.bind(t),
+                V::I(i) => q.bind(i),
+            };
+        }
+        q
+    }
+}
+
+fn page_clause(sql: &mut Sql, page: Page) {
+    let limit = sql.bind(V::from(page.max.max(0)));
+    let offset = sql.bind(V::from(page.first.max(0)));
+    sql.text
+        .push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+}
+
+/// `WHERE` conditions of a user query over `user_entity u` in `realm_id`.
+fn user_conditions(sql: &mut Sql, realm_id: &str, q: &UserQuery) {
+    let r = sql.bind(V::from(realm_id));
+    let mut conds = vec![
+        format!("u.realm_id = {r}"),
+        "u.service_account_client_id IS NULL".to_string(),
+    ];
+    if let Some(id) = &q.id {
+        let p = sql.bind(V::from(id.as_str()));
+        conds.push(format!("u.id = {p}"));
+    }
+    if let Some(f) = &q.any {
+        let any: Vec<String> = ["u.username", "u.email", "u.first_name", "u.last_name"]
+            .iter()
+            .map(|c| f.condition(c, sql))
+            .collect();
+        conds.push(format!("({})", any.join(" OR ")));
+    }
+    for (col, f) in [
+        ("u.username", &q.username),
+        ("u.email", &q.email),
+        ("u.first_name", &q.first_name),
+        ("u.last_name", &q.last_name),
+    ] {
+        if let Some(f) = f {
+            conds.push(f.condition(col, sql));
+        }
+    }
+    for (col, v) in [
+        ("u.enabled", q.enabled),
+        ("u.email_verified", q.email_verified),
+    ] {
+        if let Some(v) = v {
+            let p = sql.bind(V::from(v));
+            conds.push(format!("{col} = {p}"));
+        }
+    }
+    sql.text.push_str(" WHERE ");
+    sql.text.push_str(&conds.join(" AND "));
+}
+
+const GROUP_COLUMNS: &str = "g.id, g.realm_id, g.parent_id, g.name, g.description, g.attributes";
+
+fn group_record(r: &sqlx::any::AnyRow) -> Result<GroupRecord> {
+    Ok(GroupRecord {
+        id: r.try_get(0)?,
+        realm_id: r.try_get(1)?,
+        parent_id: r.try_get(2)?,
+        name: r.try_get(3)?,
+        description: r.try_get(4)?,
+        attributes: serde_json::from_str::<MultiAttributes>(&r.try_get::<String, _>(5)?)?,
+    })
+}
+
+/// Role columns plus a 0/1 composite flag, over `role r`.
+const ROLE_DETAILS: &str = "r.id, r.realm_id, r.client_id, r.name, r.description, r.attributes, \
+     CASE WHEN EXISTS (SELECT 1 FROM role_composite rc WHERE rc.parent_id = r.id) THEN 1 ELSE 0 END";
+
+fn role_details(r: &sqlx::any::AnyRow) -> Result<RoleDetails> {
+    Ok(RoleDetails {
+        role: role_record(r)?,
+        composite: crate::flag(r.try_get(6)?),
+    })
+}
+
+/// The user ids of `rows` (first column), for loading what hangs off them.
+fn ids_of(users: &[UserRecord]) -> Vec<String> {
+    users.iter().map(|u| u.id.clone()).collect()
+}
+
+impl Store {
+    // ------------------------------------------------------------------------------ users
+
+    /// A page of the realm's users matching `q`, ordered by username.
+    pub async fn search_users(
+        &self,
+        realm_id: &str,
+        q: &UserQuery,
+        page: Page,
+    ) -> Result<Vec<UserDetails>> {
+        let mut sql = Sql::new(format!("SELECT {USER_COLUMNS} FROM user_entity u"));
+        user_conditions(&mut sql, realm_id, q);
+        sql.text.push_str(" ORDER BY u.username");
+        page_clause(&mut sql, page);
+        let users = sql
+            .query()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(user_record)
+            .collect::<Result<Vec<_>>>()?;
+        self.with_details(users).await
+    }
+
+    /// How many of the realm's users match `q`.
+    pub async fn count_matching_users(&self, realm_id: &str, q: &UserQuery) -> Result<i64> {
+        let mut sql = Sql::new("SELECT COUNT(*) FROM user_entity u");
+        user_conditions(&mut sql, realm_id, q);
+        Ok(sql.query().fetch_one(&self.pool).await?.try_get(0)?)
+    }
+
+    /// One user of the realm with attributes and required actions.
+    pub async fn user_details(&self, realm_id: &str, id: &str) -> Result<Option<UserDetails>> {
+        let Some(user) = self.user_by_id(realm_id, id).await? else {
+            return Ok(None);
+        };
+        Ok(self.with_details(vec![user]).await?.into_iter().next())
+    }
+
+    /// Attributes and required actions of `users`, in two statements.
+    async fn with_details(&self, users: Vec<UserRecord>) -> Result<Vec<UserDetails>> {
+        let ids = ids_of(&users);
+        let mut attributes: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        for r in self
+            .fetch_in(&ids, |list| {
+                format!("SELECT user_id, name, value FROM user_attribute WHERE user_id IN ({list}) ORDER BY user_id, position")
+            })
+            .await?
+        {
+            attributes
+                .entry(r.try_get(0)?)
+                .or_default()
+                .push((r.try_get(1)?, r.try_get(2)?));
+        }
+        let mut actions: HashMap<String, Vec<String>> = HashMap::new();
+        for r in self
+            .fetch_in(&ids, |list| {
+                format!("SELECT user_id, action FROM user_required_action WHERE user_id IN ({list}) ORDER BY user_id, action")
+            })
+            .await?
+        {
+            actions.entry(r.try_get(0)?).or_default().push(r.try_get(1)?);
+        }
+        Ok(users
+            .into_iter()
+            .map(|user| UserDetails {
+                attributes: attributes.remove(&user.id).unwrap_or_default(),
+                required_actions: actions.remove(&user.id).unwrap_or_default(),
+                user,
+            })
+            .collect())
+    }
+
+    /// Create one user with everything that hangs off it (credentials must be hashed), in one
+    /// transaction. Username (and email, when `unique_email`) must be free in the realm.
+    pub async fn create_user(
+        &self,
+        image: &UserImage,
+        unique_email: bool,
+    ) -> Result<std::result::Result<(), UserConflict>> {
+        let mut tx = self.pool.begin().await?;
+        let u = &image.user;
+        if let Some(conflict) = taken(
+            &mut tx,
+            &u.realm_id,
+            None,
+            &u.username,
+            u.email.as_deref(),
+            unique_email,
+        )
+        .await?
+        {
+            return Ok(Err(conflict));
+        }
+        match insert_one_user(&mut tx, image).await {
+            Ok(()) => {}
+            // A concurrent create of the same username won the race.
+            Err(e) if e.is_duplicate() => return Ok(Err(UserConflict::Username)),
+            Err(e) => return Err(e),
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Write a user's own fields (`user`, matched by realm and id), and replace its attributes
+    /// and required actions when given, in one transaction. `NotFound` when there is no such
+    /// user in the realm.
+    pub async fn update_user(
+        &self,
+        user: &UserRecord,
+        attributes: Option<&[(String, String)]>,
+        required_actions: Option<&[String]>,
+        unique_email: bool,
+    ) -> Result<std::result::Result<(), UserConflict>> {
+        let mut tx = self.pool.begin().await?;
+        let exists: i64 =
+            sqlx::query("SELECT COUNT(*) FROM user_entity WHERE realm_id = $1 AND id = $2")
+                .bind(&user.realm_id)
+                .bind(&user.id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+        if exists == 0 {
+            return Err(StoreError::NotFound(format!("user {}", user.id)));
+        }
+        if let Some(conflict) = taken(
+            &mut tx,
+            &user.realm_id,
+            Some(&user.id),
+            &user.username,
+            user.email.as_deref(),
+            unique_email,
+        )
+        .await?
+        {
+            return Ok(Err(conflict));
+        }
+        let done = sqlx::query(
+            "UPDATE user_entity SET username = $1, email = $2, first_name = $3, last_name = $4, \
+             enabled = $5, email_verified = $6 WHERE realm_id = $7 AND id = $8",
+        )
+        .bind(&user.username)
+        .bind(&user.email)
+        .bind(&user.first_name)
+        .bind(&user.last_name)
+        .bind(i64::from(user.enabled))
+        .bind(i64::from(user.email_verified))
+        .bind(&user.realm_id)
+        .bind(&user.id)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = done {
+            return match StoreError::from(e) {
+                e if e.is_duplicate() => Ok(Err(UserConflict::Username)),
+                e => Err(e),
+            };
+        }
+        if let Some(attributes) = attributes {
+            sqlx::query("DELETE FROM user_attribute WHERE user_id = $1")
+                .bind(&user.id)
+                .execute(&mut *tx)
+                .await?;
+            crate::bulk::insert(
+                &mut tx,
+                "user_attribute",
+                &["user_id", "name", "value", "position"],
+                attribute_rows(&user.id, attributes),
+            )
+            .await?;
+        }
+        if let Some(actions) = required_actions {
+            sqlx::query("DELETE FROM user_required_action WHERE user_id = $1")
+                .bind(&user.id)
+                .execute(&mut *tx)
+                .await?;
+            crate::bulk::insert(
+                &mut tx,
+                "user_required_action",
+                &["user_id", "action"],
+                action_rows(&user.id, actions),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Delete a user of the realm and everything that hangs off it (sessions included).
+    /// False when there was none.
+    pub async fn delete_user(&self, realm_id: &str, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM user_entity WHERE realm_id = $1 AND id = $2")
+            .bind(realm_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Set a user's password (`cred` hashed, else `Corrupt`): every other password credential
+    /// goes, and `UPDATE_PASSWORD` is added when `temporary`, removed otherwise; one
+    /// transaction. `NotFound` when the realm has no such user.
+    pub async fn set_password(
+        &self,
+        realm_id: &str,
+        cred: &CredentialRecord,
+        temporary: bool,
+    ) -> Result<()> {
+        let CredentialSecret::Stored {
+            secret_data,
+            credential_data,
+        } = &cred.secret
+        else {
+            return Err(StoreError::Corrupt(format!(
+                "credential {} was not hashed before storing",
+                cred.id
+            )));
+        };
+        let mut tx = self.pool.begin().await?;
+        let exists: i64 =
+            sqlx::query("SELECT COUNT(*) FROM user_entity WHERE realm_id = $1 AND id = $2")
+                .bind(realm_id)
+                .bind(&cred.user_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+        if exists == 0 {
+            return Err(StoreError::NotFound(format!("user {}", cred.user_id)));
+        }
+        sqlx::query("DELETE FROM credential WHERE user_id = $1 AND type = 'password'")
+            .bind(&cred.user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO credential (id, user_id, type, user_label, created_date, priority, secret_data, credential_data) \
+             VALUES ($1, $2, 'password', $3, $4, $5, $6, $7)",
+        )
+        .bind(&cred.id)
+        .bind(&cred.user_id)
+        .bind(&cred.user_label)
+        .bind(cred.created_date)
+        .bind(cred.priority)
+        .bind(secret_data)
+        .bind(credential_data)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM user_required_action WHERE user_id = $1 AND action = 'UPDATE_PASSWORD'",
+        )
+        .bind(&cred.user_id)
+        .execute(&mut *tx)
+        .await?;
+        if temporary {
+            sqlx::query(
+                "INSERT INTO user_required_action (user_id, action) VALUES ($1, 'UPDATE_PASSWORD')",
+            )
+            .bind(&cred.user_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ----------------------------------------------------------------------------- groups
+
+    /// A page of the direct sub-groups of `parent` (top-level groups when None), ordered by
+    /// name, optionally filtered by name.
+    pub async fn groups_page(
+        &self,
+        realm_id: &str,
+        parent: Option<&str>,
+        name: Option<&TextFilter>,
+        page: Page,
+    ) -> Result<Vec<GroupDetails>> {
+        let mut sql = Sql::new(format!(
+            "SELECT {GROUP_COLUMNS} FROM grp g WHERE g.realm_id = "
+        ));
+        let r = sql.bind(V::from(realm_id));
+        sql.text.push_str(&r);
+        match parent {
+            Some(p) => {
+                let p = sql.bind(V::from(p));
+                sql.text.push_str(&format!(" AND g.parent_id = {p}"));
+            }
+            None => sql.text.push_str(" AND g.parent_id IS NULL"),
+        }
+        if let Some(f) = name {
+            let c = f.condition("g.name", &mut sql);
+            sql.text.push_str(&format!(" AND {c}"));
+        }
+        sql.text.push_str(" ORDER BY g.name, g.id");
+        page_clause(&mut sql, page);
+        let groups = sql
+            .query()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(group_record)
+            .collect::<Result<Vec<_>>>()?;
+        self.group_details_of(groups).await
+    }
+
+    /// Groups at any level whose name matches `name` (at most `limit` of them, by name), and
+    /// every ancestor of those, so a caller can show where each match sits.
+    pub async fn groups_matching(
+        &self,
+        realm_id: &str,
+        name: &TextFilter,
+        limit: i64,
+    ) -> Result<Vec<GroupDetails>> {
+        let mut sql = Sql::new(String::new());
+        let r = sql.bind(V::from(realm_id));
+        let c = name.condition("m.name", &mut sql);
+        let l = sql.bind(V::from(limit.max(0)));
+        sql.text = format!(
+            "WITH RECURSIVE
+               hit(id) AS (SELECT m.id FROM grp m WHERE m.realm_id = {r} AND {c} ORDER BY m.name, m.id LIMIT {l}),
+               up(id) AS (SELECT id FROM hit UNION SELECT g.parent_id FROM grp g JOIN up ON g.id = up.id WHERE g.parent_id IS NOT NULL)
+             SELECT {GROUP_COLUMNS} FROM grp g JOIN up ON g.id = up.id ORDER BY g.name, g.id"
+        );
+        let groups = sql
+            .query()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(group_record)
+            .collect::<Result<Vec<_>>>()?;
+        self.group_details_of(groups).await
+    }
+
+    /// One group of the realm with its path and sub-group count.
+    pub async fn group_details(&self, realm_id: &str, id: &str) -> Result<Option<GroupDetails>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {GROUP_COLUMNS} FROM grp g WHERE g.realm_id = $1 AND g.id = $2"
+        )))
+        .bind(realm_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(group) = row.as_ref().map(group_record).transpose()? else {
+            return Ok(None);
+        };
+        Ok(self.group_details_of(vec![group]).await?.into_iter().next())
+    }
+
+    /// Paths and sub-group counts of `groups` (two statements), order kept.
+    async fn group_details_of(&self, groups: Vec<GroupRecord>) -> Result<Vec<GroupDetails>> {
+        let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
+        let mut paths: HashMap<String, String> = HashMap::new();
+        for r in self
+            .fetch_in(&ids, |list| {
+                format!(
+                    "WITH RECURSIVE up(gid, parent_id, path) AS (
+                       SELECT g.id, g.parent_id, '/' || g.name FROM grp g WHERE g.id IN ({list})
+                       UNION ALL
+                       SELECT u.gid, p.parent_id, '/' || p.name || u.path FROM up u JOIN grp p ON p.id = u.parent_id
+                     )
+                     SELECT gid, path FROM up WHERE parent_id IS NULL"
+                )
+            })
+            .await?
+        {
+            paths.insert(r.try_get(0)?, r.try_get(1)?);
+        }
+        let mut counts: HashMap<String, i64> = HashMap::new();
+        for r in self
+            .fetch_in(&ids, |list| {
+                format!("SELECT parent_id, COUNT(*) FROM grp WHERE parent_id IN ({list}) GROUP BY parent_id")
+            })
+            .await?
+        {
+            counts.insert(r.try_get(0)?, r.try_get(1)?);
+        }
+        Ok(groups
+            .into_iter()
+            .map(|group| GroupDetails {
+                path: paths
+                    .remove(&group.id)
+                    .unwrap_or_else(|| format!("/{}", group.name)),
+                sub_group_count: counts.get(&group.id).copied().unwrap_or(0),
+                group,
+            })
+            .collect())
+    }
+
+    /// The roles granted to a group directly, with the `clientId` of client roles.
+    pub async fn group_roles(&self, group_id: &str) -> Result<Vec<(RoleRecord, Option<String>)>> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.realm_id, r.client_id, r.name, r.description, r.attributes, c.client_id \
+             FROM group_role gr JOIN role r ON r.id = gr.role_id LEFT JOIN client c ON c.id = r.client_id \
+             WHERE gr.group_id = $1 ORDER BY c.client_id, r.name",
+        )
+        .bind(group_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((role_record(r)?, r.try_get(6)?)))
+            .collect()
+    }
+
+    /// How many groups the realm has (only top-level ones when `top_only`), optionally those
+    /// whose name matches.
+    pub async fn count_groups(
+        &self,
+        realm_id: &str,
+        name: Option<&TextFilter>,
+        top_only: bool,
+    ) -> Result<i64> {
+        let mut sql = Sql::new("SELECT COUNT(*) FROM grp g WHERE g.realm_id = ");
+        let r = sql.bind(V::from(realm_id));
+        sql.text.push_str(&r);
+        if top_only {
+            sql.text.push_str(" AND g.parent_id IS NULL");
+        }
+        if let Some(f) = name {
+            let c = f.condition("g.name", &mut sql);
+            sql.text.push_str(&format!(" AND {c}"));
+        }
+        Ok(sql.query().fetch_one(&self.pool).await?.try_get(0)?)
+    }
+
+    /// Create a group (top-level when `parent_id` is None). The parent must be a group of the
+    /// same realm (`NotFound` otherwise) and the name free among its siblings.
+    pub async fn create_group(
+        &self,
+        g: &GroupRecord,
+    ) -> Result<std::result::Result<(), NameTaken>> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(parent) = &g.parent_id {
+            let n: i64 = sqlx::query("SELECT COUNT(*) FROM grp WHERE realm_id = $1 AND id = $2")
+                .bind(&g.realm_id)
+                .bind(parent)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("group {parent}")));
+            }
+        }
+        if sibling_taken(&mut tx, &g.realm_id, g.parent_id.as_deref(), &g.name, None).await? {
+            return Ok(Err(NameTaken));
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO grp (id, realm_id, parent_id, name, description, attributes) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&g.id)
+        .bind(&g.realm_id)
+        .bind(&g.parent_id)
+        .bind(&g.name)
+        .bind(&g.description)
+        .bind(serde_json::to_string(&g.attributes)?)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = inserted {
+            return match StoreError::from(e) {
+                e if e.is_duplicate() => Ok(Err(NameTaken)),
+                e => Err(e),
+            };
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Rename a group and replace its description and attributes (its place in the tree stays).
+    /// `NotFound` when the realm has no such group.
+    pub async fn update_group(
+        &self,
+        g: &GroupRecord,
+    ) -> Result<std::result::Result<(), NameTaken>> {
+        let mut tx = self.pool.begin().await?;
+        let parent = sqlx::query("SELECT parent_id FROM grp WHERE realm_id = $1 AND id = $2")
+            .bind(&g.realm_id)
+            .bind(&g.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(parent) = parent else {
+            return Err(StoreError::NotFound(format!("group {}", g.id)));
+        };
+        let parent: Option<String> = parent.try_get(0)?;
+        if sibling_taken(
+            &mut tx,
+            &g.realm_id,
+            parent.as_deref(),
+            &g.name,
+            Some(&g.id),
+        )
+        .await?
+        {
+            return Ok(Err(NameTaken));
+        }
+        let done = sqlx::query(
+            "UPDATE grp SET name = $1, description = $2, attributes = $3 WHERE realm_id = $4 AND id = $5",
+        )
+        .bind(&g.name)
+        .bind(&g.description)
+        .bind(serde_json::to_string(&g.attributes)?)
+        .bind(&g.realm_id)
+        .bind(&g.id)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = done {
+            return match StoreError::from(e) {
+                e if e.is_duplicate() => Ok(Err(NameTaken)),
+                e => Err(e),
+            };
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Delete a group, its sub-groups and their memberships. False when there was none.
+    pub async fn delete_group(&self, realm_id: &str, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM grp WHERE realm_id = $1 AND id = $2")
+            .bind(realm_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// A page of a group's direct members, ordered by username.
+    pub async fn group_members(
+        &self,
+        realm_id: &str,
+        group_id: &str,
+        page: Page,
+    ) -> Result<Vec<UserDetails>> {
+        let users = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM user_entity u JOIN user_group ug ON ug.user_id = u.id \
+             WHERE u.realm_id = $1 AND ug.group_id = $2 ORDER BY u.username LIMIT $3 OFFSET $4"
+        )))
+        .bind(realm_id)
+        .bind(group_id)
+        .bind(page.max.max(0))
+        .bind(page.first.max(0))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(user_record)
+        .collect::<Result<Vec<_>>>()?;
+        self.with_details(users).await
+    }
+
+    /// A page of the groups a user is directly in, ordered by name, optionally filtered by name.
+    pub async fn user_groups(
+        &self,
+        user_id: &str,
+        name: Option<&TextFilter>,
+        page: Page,
+    ) -> Result<Vec<GroupDetails>> {
+        let mut sql = Sql::new(format!(
+            "SELECT {GROUP_COLUMNS} FROM grp g JOIN user_group ug ON ug.group_id = g.id WHERE ug.user_id = "
+        ));
+        let u = sql.bind(V::from(user_id));
+        sql.text.push_str(&u);
+        if let Some(f) = name {
+            let c = f.condition("g.name", &mut sql);
+            sql.text.push_str(&format!(" AND {c}"));
+        }
+        sql.text.push_str(" ORDER BY g.name, g.id");
+        page_clause(&mut sql, page);
+        let groups = sql
+            .query()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(group_record)
+            .collect::<Result<Vec<_>>>()?;
+        self.group_details_of(groups).await
+    }
+
+    /// The realm's default groups (new users join them), sorted by id.
+    pub async fn default_group_ids(&self, realm_id: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT group_id FROM realm_default_group WHERE realm_id = $1 ORDER BY group_id",
+        )
+        .bind(realm_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// Put a user into a group (nothing changes when it already is).
+    pub async fn join_group(&self, user_id: &str, group_id: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO user_group (user_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(group_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Take a user out of a group. False when it was not in it.
+    pub async fn leave_group(&self, user_id: &str, group_id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM user_group WHERE user_id = $1 AND group_id = $2")
+            .bind(user_id)
+            .bind(group_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    // ------------------------------------------------------------------------------ roles
+
+    /// A page of the realm's realm roles, ordered by name, optionally filtered by name.
+    pub async fn realm_roles_page(
+        &self,
+        realm_id: &str,
+        name: Option<&TextFilter>,
+        page: Page,
+    ) -> Result<Vec<RoleDetails>> {
+        let mut sql = Sql::new(format!(
+            "SELECT {ROLE_DETAILS} FROM role r WHERE r.client_id IS NULL AND r.realm_id = "
+        ));
+        let r = sql.bind(V::from(realm_id));
+        sql.text.push_str(&r);
+        if let Some(f) = name {
+            let c = f.condition("r.name", &mut sql);
+            sql.text.push_str(&format!(" AND {c}"));
+        }
+        sql.text.push_str(" ORDER BY r.name");
+        page_clause(&mut sql, page);
+        sql.query()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(role_details)
+            .collect()
+    }
+
+    /// A realm role by name.
+    pub async fn realm_role_details(
+        &self,
+        realm_id: &str,
+        name: &str,
+    ) -> Result<Option<RoleDetails>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ROLE_DETAILS} FROM role r WHERE r.realm_id = $1 AND r.client_id IS NULL AND r.name = $2"
+        )))
+        .bind(realm_id)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(role_details).transpose()
+    }
+
+    /// Any role of the realm (realm or client role) by id.
+    pub async fn role_details_by_id(
+        &self,
+        realm_id: &str,
+        id: &str,
+    ) -> Result<Option<RoleDetails>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ROLE_DETAILS} FROM role r WHERE r.realm_id = $1 AND r.id = $2"
+        )))
+        .bind(realm_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(role_details).transpose()
+    }
+
+    /// Create a role; the name must be free in its container (realm or client).
+    pub async fn create_role(
+        &self,
+        role: &RoleRecord,
+    ) -> Result<std::result::Result<(), NameTaken>> {
+        let mut tx = self.pool.begin().await?;
+        if role_name_taken(&mut tx, role.container_id(), &role.name, None).await? {
+            return Ok(Err(NameTaken));
+        }
+        match crate::realm::insert_roles(&mut tx, std::slice::from_ref(role)).await {
+            Ok(()) => {}
+            Err(e) if e.is_duplicate() => return Ok(Err(NameTaken)),
+            Err(e) => return Err(e),
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Rename a role and replace its description and attributes. `NotFound` when the realm has
+    /// no role with that id.
+    pub async fn update_role(
+        &self,
+        role: &RoleRecord,
+    ) -> Result<std::result::Result<(), NameTaken>> {
+        let mut tx = self.pool.begin().await?;
+        if role_name_taken(&mut tx, role.container_id(), &role.name, Some(&role.id)).await? {
+            return Ok(Err(NameTaken));
+        }
+        let done = sqlx::query(
+            "UPDATE role SET name = $1, description = $2, attributes = $3 WHERE realm_id = $4 AND id = $5",
+        )
+        .bind(&role.name)
+        .bind(&role.description)
+        .bind(serde_json::to_string(&role.attributes)?)
+        .bind(&role.realm_id)
+        .bind(&role.id)
+        .execute(&mut *tx)
+        .await;
+        match done {
+            Ok(d) if d.rows_affected() == 0 => {
+                return Err(StoreError::NotFound(format!("role {}", role.id)));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return match StoreError::from(e) {
+                    e if e.is_duplicate() => Ok(Err(NameTaken)),
+                    e => Err(e),
+                };
+            }
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Delete a role with its composites links and every grant of it. False when the realm had
+    /// no role with that id.
+    pub async fn delete_role(&self, realm_id: &str, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM role WHERE realm_id = $1 AND id = $2")
+            .bind(realm_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The roles granted to a user directly (realm and client roles), with the `clientId` of
+    /// client roles; realm roles first, then by client and name.
+    pub async fn user_direct_roles(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<(RoleDetails, Option<String>)>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ROLE_DETAILS}, c.client_id FROM user_role ur JOIN role r ON r.id = ur.role_id \
+             LEFT JOIN client c ON c.id = r.client_id WHERE ur.user_id = $1 ORDER BY c.client_id, r.name"
+        )))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((role_details(r)?, r.try_get(7)?)))
+            .collect()
+    }
+
+    /// Which of `role_ids` are composites.
+    pub async fn composite_roles(&self, role_ids: &[String]) -> Result<Vec<String>> {
+        let rows = self
+            .fetch_in(role_ids, |list| {
+                format!("SELECT DISTINCT parent_id FROM role_composite WHERE parent_id IN ({list})")
+            })
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// Grant roles to a user directly, in one transaction (roles it holds already stay).
+    pub async fn grant_roles(&self, user_id: &str, role_ids: &[String]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for id in role_ids {
+            sqlx::query(
+                "INSERT INTO user_role (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(user_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Remove direct grants of roles from a user, in one transaction (roles it does not hold
+    /// directly are ignored).
+    pub async fn revoke_roles(&self, user_id: &str, role_ids: &[String]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for id in role_ids {
+            sqlx::query("DELETE FROM user_role WHERE user_id = $1 AND role_id = $2")
+                .bind(user_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+// Rows are collected before a statement runs: an iterator borrowing the input, held across
+// an await, would make the caller's future not provably `Send` (rustc #100013).
+
+fn attribute_rows(user_id: &str, attributes: &[(String, String)]) -> Vec<Vec<V>> {
+    attributes
+        .iter()
+        .enumerate()
+        .map(|(i, (k, v))| vec![V::from(user_id), V::from(k), V::from(v), V::from(i as i64)])
+        .collect()
+}
+
+fn action_rows(user_id: &str, actions: &[String]) -> Vec<Vec<V>> {
+    let mut actions: Vec<&String> = actions.iter().collect();
+    actions.sort();
+    actions.dedup();
+    actions
+        .into_iter()
+        .map(|a| vec![V::from(user_id), V::from(a)])
+        .collect()
+}
+
+fn id_rows(user_id: &str, ids: &[String]) -> Vec<Vec<V>> {
+    ids.iter()
+        .map(|id| vec![V::from(user_id), V::from(id)])
+        .collect()
+}
+
+/// Insert one user and what hangs off it (credentials must be hashed).
+async fn insert_one_user(c: &mut AnyConnection, image: &UserImage) -> Result<()> {
+    let u = &image.user;
+    sqlx::query(
+        "INSERT INTO user_entity (id, realm_id, username, email, first_name, last_name, enabled, \
+         email_verified, created_timestamp, not_before, federation_link, service_account_client_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(&u.id)
+    .bind(&u.realm_id)
+    .bind(&u.username)
+    .bind(&u.email)
+    .bind(&u.first_name)
+    .bind(&u.last_name)
+    .bind(i64::from(u.enabled))
+    .bind(i64::from(u.email_verified))
+    .bind(u.created_timestamp)
+    .bind(u.not_before)
+    .bind(&u.federation_link)
+    .bind(&u.service_account_client_id)
+    .execute(&mut *c)
+    .await?;
+    let attributes = attribute_rows(&u.id, &image.attributes);
+    crate::bulk::insert(
+        c,
+        "user_attribute",
+        &["user_id", "name", "value", "position"],
+        attributes,
+    )
+    .await?;
+    let actions = action_rows(&u.id, &image.required_actions);
+    crate::bulk::insert(c, "user_required_action", &["user_id", "action"], actions).await?;
+    for cred in &image.credentials {
+        let CredentialSecret::Stored {
+            secret_data,
+            credential_data,
+        } = &cred.secret
+        else {
+            return Err(StoreError::Corrupt(format!(
+                "credential {} was not hashed before storing",
+                cred.id
+            )));
+        };
+        sqlx::query(
+            "INSERT INTO credential (id, user_id, type, user_label, created_date, priority, secret_data, credential_data) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&cred.id)
+        .bind(&u.id)
+        .bind(&cred.type_)
+        .bind(&cred.user_label)
+        .bind(cred.created_date)
+        .bind(cred.priority)
+        .bind(secret_data)
+        .bind(credential_data)
+        .execute(&mut *c)
+        .await?;
+    }
+    let groups = id_rows(&u.id, &image.group_ids);
+    crate::bulk::insert(c, "user_group", &["user_id", "group_id"], groups).await?;
+    let roles = id_rows(&u.id, &image.role_ids);
+    crate::bulk::insert(c, "user_role", &["user_id", "role_id"], roles).await?;
+    Ok(())
+}
+
+/// Whether `username` (or `email`, when emails must be unique) belongs to another user of the
+/// realm than `except`.
+async fn taken(
+    c: &mut AnyConnection,
+    realm_id: &str,
+    except: Option<&str>,
+    username: &str,
+    email: Option<&str>,
+    unique_email: bool,
+) -> Result<Option<UserConflict>> {
+    let other = except.unwrap_or("");
+    let n: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM user_entity WHERE realm_id = $1 AND username = $2 AND id <> $3",
+    )
+    .bind(realm_id)
+    .bind(username)
+    .bind(other)
+    .fetch_one(&mut *c)
+    .await?
+    .try_get(0)?;
+    if n > 0 {
+        return Ok(Some(UserConflict::Username));
+    }
+    if let (Some(email), true) = (email, unique_email) {
+        let n: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM user_entity WHERE realm_id = $1 AND email = $2 AND id <> $3",
+        )
+        .bind(realm_id)
+        .bind(email)
+        .bind(other)
+        .fetch_one(&mut *c)
+        .await?
+        .try_get(0)?;
+        if n > 0 {
+            return Ok(Some(UserConflict::Email));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether a sibling of a group (same realm and parent, other than `except`) has `name`.
+async fn sibling_taken(
+    c: &mut AnyConnection,
+    realm_id: &str,
+    parent: Option<&str>,
+    name: &str,
+    except: Option<&str>,
+) -> Result<bool> {
+    let n: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM grp WHERE realm_id = $1 AND COALESCE(parent_id, '') = $2 AND name = $3 AND id <> $4",
+    )
+    .bind(realm_id)
+    .bind(parent.unwrap_or(""))
+    .bind(name)
+    .bind(except.unwrap_or(""))
+    .fetch_one(&mut *c)
+    .await?
+    .try_get(0)?;
+    Ok(n > 0)
+}
+
+/// Whether another role of the container (realm id or client id) has `name`.
+async fn role_name_taken(
+    c: &mut AnyConnection,
+    container_id: &str,
+    name: &str,
+    except: Option<&str>,
+) -> Result<bool> {
+    let n: i64 =
+        sqlx::query("SELECT COUNT(*) FROM role WHERE container_id = $1 AND name = $2 AND id <> $3")
+            .bind(container_id)
+            .bind(name)
+            .bind(except.unwrap_or(""))
+            .fetch_one(&mut *c)
+            .await?
+            .try_get(0)?;
+    Ok(n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(escape_like("a%b_c\\d"), "a\\%b\\_c\\\\d");
+        assert_eq!(TextFilter::new("Jo%", Match::Prefix).pattern(), "jo\\%%");
+        assert_eq!(TextFilter::new("X_y", Match::Infix).pattern(), "%x\\_y%");
+        assert_eq!(TextFilter::new("Ab%", Match::Exact).pattern(), "ab%");
+    }
+
+    #[test]
+    fn conditions_bind_values_in_order() {
+        let mut sql = Sql::new("");
+        let q = UserQuery {
+            any: Some(TextFilter::new("a", Match::Prefix)),
+            enabled: Some(true),
+            ..Default::default()
+        };
+        user_conditions(&mut sql, "r1", &q);
+        assert_eq!(sql.binds.len(), 6);
+        assert!(sql.text.contains("u.realm_id = $1"));
+        assert!(sql.text.contains("LOWER(u.username) LIKE $2 ESCAPE '\\'"));
+        assert!(sql.text.contains("LOWER(u.last_name) LIKE $5"));
+        assert!(sql.text.contains("u.enabled = $6"));
+        assert!(sql.text.contains("service_account_client_id IS NULL"));
+    }
+}
