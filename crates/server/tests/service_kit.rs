@@ -184,6 +184,28 @@ async fn password_grant(idp: &str, client: &str, secret: Option<&str>, user: &st
         .to_owned()
 }
 
+/// A master-realm admin token (the development admin of `start-dev`).
+async fn admin_token(idp: &str) -> String {
+    let r: Value = reqwest::Client::new()
+        .post(format!("{idp}/realms/master/protocol/openid-connect/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "admin-cli"),
+            ("username", "admin"),
+            ("password", "admin"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("admin token: {r}"))
+        .to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rust_service_logs_users_in_syncs_groups_and_enforces_permissions() {
     let dir = Workdir::new();
@@ -289,6 +311,70 @@ async fn a_rust_service_logs_users_in_syncs_groups_and_enforces_permissions() {
         StatusCode::FORBIDDEN
     );
 
+    // --- an administrator puts dave in `editors` through the admin API: his next login
+    // brings the group, the role and its permissions; taking him out removes them again.
+    let admin_token = admin_token(&idp_url).await;
+    let admin_api = format!("{idp_url}/admin/realms/myrealm");
+    let http = reqwest::Client::new();
+    let users: Value = http
+        .get(format!("{admin_api}/users?username=dave&exact=true"))
+        .bearer_auth(&admin_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let dave_id = users[0]["id"].as_str().expect("dave's id").to_owned();
+    let groups: Value = http
+        .get(format!("{admin_api}/groups?search=editors"))
+        .bearer_auth(&admin_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let editors = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "editors")
+        .expect("editors group");
+    let editors_id = editors["id"].as_str().unwrap().to_owned();
+    let membership = format!("{admin_api}/users/{dave_id}/groups/{editors_id}");
+    let r = http
+        .put(&membership)
+        .bearer_auth(&admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let dave = browser();
+    sso_login(&dave, &svc, "dave", "password").await;
+    let (st, body) = me(&dave, &svc).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(body["user_roles"], json!(["editor"]));
+    let local = kit.store().user_by_username("dave").await.unwrap().unwrap();
+    assert_eq!(
+        kit.store().groups(&local.id).await.unwrap(),
+        ["editors".to_string()].into()
+    );
+    let r = http
+        .delete(&membership)
+        .bearer_auth(&admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let dave = browser();
+    sso_login(&dave, &svc, "dave", "password").await;
+    assert_eq!(
+        status(&dave, &format!("{svc}/")).await,
+        StatusCode::FORBIDDEN
+    );
+    assert!(kit.store().groups(&local.id).await.unwrap().is_empty());
+
     // --- bearer tokens: verified locally (signature, issuer, audience, expiry)
     let token = password_grant(&idp_url, "myclient", Some(SECRET), "alice").await;
     let api = reqwest::Client::new();
@@ -324,31 +410,13 @@ async fn a_rust_service_logs_users_in_syncs_groups_and_enforces_permissions() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "wrong audience");
     // A token of another realm (another issuer) is refused.
-    let master: Value = reqwest::Client::new()
-        .post(format!(
-            "{idp_url}/realms/master/protocol/openid-connect/token"
-        ))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", "admin-cli"),
-            ("username", "admin"),
-            ("password", "admin"),
-        ])
+    let r = api
+        .get(format!("{svc}/api/me"))
+        .bearer_auth(&admin_token)
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
-    if let Some(t) = master["access_token"].as_str() {
-        let r = api
-            .get(format!("{svc}/api/me"))
-            .bearer_auth(t)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "wrong issuer");
-    }
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "wrong issuer");
 
     // --- back-channel logout: bob ends his SSO session at the identity server; the server
     // posts a logout token to the service, which ends bob's service session.
