@@ -34,7 +34,7 @@ fn acme_realm() -> String {
         }],
         "groups": [
             {"name": "power", "clientRoles": {"realm-management": ["realm-admin"]}},
-            {"name": "staff"}
+            {"name": "staff", "realmRoles": ["editor"]}
         ],
         "users": [
             {"username": "alice", "enabled": true, "email": "alice@example.com",
@@ -669,11 +669,34 @@ async fn realm_roles_and_mappings_reach_tokens() {
         )
         .await;
     let effective = names(&composite.body, "name");
-    for r in ["publisher"] {
-        assert!(effective.contains(&r.to_string()), "{r} in {effective:?}");
-    }
+    assert!(
+        effective.contains(&"publisher".to_string()),
+        "{effective:?}"
+    );
+    assert!(!effective.contains(&"editor".to_string()), "{effective:?}");
+    // Through a group: in the composite view and the token, not in the direct mappings.
+    let staff = env.get("/acme/groups?search=staff&exact=true", &t).await;
+    let staff = staff.body[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        env.put(
+            &format!("/acme/users/{alice}/groups/{staff}"),
+            &t,
+            json!({})
+        )
+        .await
+        .status,
+        204
+    );
+    let composite = env
+        .get(
+            &format!("/acme/users/{alice}/role-mappings/realm/composite"),
+            &t,
+        )
+        .await;
+    assert!(names(&composite.body, "name").contains(&"editor".to_string()));
     let (_, after) = env.login("acme", "app", "alice", "alice-pw").await;
     assert!(realm_roles(&after).contains(&"publisher".to_string()));
+    assert!(realm_roles(&after).contains(&"editor".to_string()));
 
     // Unknown roles in a mapping body: 404, nothing mapped.
     let bad = env
