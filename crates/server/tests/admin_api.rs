@@ -75,6 +75,10 @@ struct Env {
 }
 
 fn start_with(extra: &[String]) -> Env {
+    start_with_env(extra, &[])
+}
+
+fn start_with_env(extra: &[String], env: &[(&str, &str)]) -> Env {
     let w = Workdir::new();
     w.write("data/import/acme-realm.json", &acme_realm());
     w.write("data/import/other-realm.json", &other_realm());
@@ -85,15 +89,12 @@ fn start_with(extra: &[String]) -> Env {
     ];
     args.extend(extra.iter().cloned());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = Server::start(
-        w.path(),
-        &args,
-        &[
-            ("KC_BOOTSTRAP_ADMIN_USERNAME", BOSS.0),
-            ("KC_BOOTSTRAP_ADMIN_PASSWORD", BOSS.1),
-        ],
-    )
-    .expect("server starts");
+    let mut vars = vec![
+        ("KC_BOOTSTRAP_ADMIN_USERNAME", BOSS.0),
+        ("KC_BOOTSTRAP_ADMIN_PASSWORD", BOSS.1),
+    ];
+    vars.extend_from_slice(env);
+    let server = Server::start(w.path(), &args, &vars).expect("server starts");
     let origin = server.origin();
     Env {
         _w: w,
@@ -1151,4 +1152,40 @@ async fn the_journey_works_on_postgresql() {
         env.delete(&format!("/acme/users/{id}"), &t).await.status,
         204
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bootstrap_service_account_manages_realms() {
+    let env = start_with_env(
+        &[],
+        &[
+            ("KC_BOOTSTRAP_ADMIN_CLIENT_ID", "provisioner"),
+            ("KC_BOOTSTRAP_ADMIN_CLIENT_SECRET", "provisioner-secret"),
+        ],
+    );
+    let r = env
+        .http
+        .post(format!(
+            "{}/auth/realms/master/protocol/openid-connect/token",
+            env.origin
+        ))
+        .basic_auth("provisioner", Some("provisioner-secret"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let body: Value = r.json().await.unwrap();
+    let t = body["access_token"].as_str().unwrap().to_string();
+    let realms = env.get("", &t).await;
+    assert_eq!(realms.status, 200, "{}", realms.body);
+    let created = env
+        .post("/acme/users", &t, json!({"username": "from-a-script"}))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    // Any client's token counts, but only the user's management roles give rights.
+    let (s, alice) = env.login("acme", "app", "alice", "alice-pw").await;
+    assert_eq!(s, 200);
+    let alice_t = alice["access_token"].as_str().unwrap();
+    assert_eq!(env.get("/acme/users", alice_t).await.status, 403);
 }
