@@ -117,14 +117,26 @@ pub async fn read_json<T: DeserializeOwned>(
             json!({"error": "HTTP 415 Unsupported Media Type"}),
         ));
     }
-    let bytes = axum::body::to_bytes(body, MAX_ADMIN_BODY)
-        .await
-        .map_err(|_| {
-            json(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                json!({"error": "HTTP 413 Payload Too Large"}),
-            )
-        })?;
+    let too_large = || {
+        json(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            json!({"error": "HTTP 413 Payload Too Large"}),
+        )
+    };
+    // Read up to the server-wide limit, then judge: a body left half-read would make the
+    // connection unusable and could reset it before the client sees the 413.
+    let bytes = match axum::body::to_bytes(body, crate::app::MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            let mut resp = too_large();
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return Err(resp);
+        }
+    };
+    if bytes.len() > MAX_ADMIN_BODY {
+        return Err(too_large());
+    }
     parse_json(&bytes).map_err(|m| bad_request(&m))
 }
 

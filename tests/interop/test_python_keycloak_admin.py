@@ -1,0 +1,108 @@
+"""python-keycloak's KeycloakAdmin against Portcullis: the first slice of the admin REST API
+(realms, users, passwords, groups, realm roles and role mappings) as a provisioning script uses
+it, logged in as start-dev's development admin (admin / admin) on master's admin-cli; the
+changes show in tokens of realm `interop` at once."""
+
+import pytest
+from keycloak import KeycloakAdmin, KeycloakOpenID
+from keycloak.exceptions import KeycloakGetError, KeycloakPostError
+
+REALM, CLIENT, SECRET = "interop", "backend", "backend-secret"
+
+
+@pytest.fixture(scope="module")
+def admin(server):
+    return KeycloakAdmin(server_url=server.base + "/", username="admin", password="admin",
+                         realm_name=REALM, user_realm_name="master")
+
+
+@pytest.fixture(scope="module")
+def oidc(server):
+    return KeycloakOpenID(server_url=server.base + "/", realm_name=REALM, client_id=CLIENT,
+                          client_secret_key=SECRET)
+
+
+def claims_of(oidc, username, password):
+    return oidc.decode_token(oidc.token(username, password)["access_token"])
+
+
+def test_realms_are_listed(admin):
+    names = {r["realm"] for r in admin.get_realms()}
+    assert {"master", "interop", "myrealm"} <= names
+    realm = admin.get_realm(REALM)
+    assert realm["realm"] == REALM
+    assert realm["enabled"] is True
+
+
+def test_user_lifecycle(admin, oidc):
+    uid = admin.create_user({"username": "pk-user", "email": "pk@example.com", "enabled": True,
+                             "firstName": "Py", "lastName": "Keycloak"})
+    assert admin.get_user_id("pk-user") == uid
+    with pytest.raises(KeycloakPostError) as duplicate:
+        admin.create_user({"username": "pk-user"})
+    assert duplicate.value.response_code == 409
+    assert admin.create_user({"username": "pk-user"}, exist_ok=True) == uid
+
+    assert admin.users_count({"search": "pk"}) == 1
+    assert [u["username"] for u in admin.get_users({"search": "pk"})] == ["pk-user"]
+    assert [u["username"] for u in admin.get_users({"email": "pk@example.com", "exact": True})] \
+        == ["pk-user"]
+
+    admin.update_user(uid, {"firstName": "Python"})
+    user = admin.get_user(uid)
+    assert user["firstName"] == "Python"
+    assert user["lastName"] == "Keycloak"
+
+    admin.set_user_password(uid, "pk-password", temporary=False)
+    assert claims_of(oidc, "pk-user", "pk-password")["preferred_username"] == "pk-user"
+
+    admin.delete_user(uid)
+    with pytest.raises(KeycloakGetError) as gone:
+        admin.get_user(uid)
+    assert gone.value.response_code == 404
+
+
+def test_groups_roles_and_tokens(admin, oidc):
+    uid = admin.create_user({"username": "pk-member", "enabled": True, "credentials": [
+        {"type": "password", "value": "pk-member-pw", "temporary": False}]})
+    parent = admin.create_group({"name": "pk-parent"})
+    child = admin.create_group({"name": "pk-child"}, parent=parent)
+    assert admin.get_group(child)["path"] == "/pk-parent/pk-child"
+    assert [g["name"] for g in admin.get_group_children(parent)] == ["pk-child"]
+    assert "pk-parent" in [g["name"] for g in admin.get_groups()]
+
+    admin.group_user_add(uid, child)
+    assert [m["username"] for m in admin.get_group_members(child)] == ["pk-member"]
+    assert [g["path"] for g in admin.get_user_groups(uid)] == ["/pk-parent/pk-child"]
+
+    admin.create_realm_role({"name": "pk-role", "description": "made by python-keycloak"})
+    role = admin.get_realm_role("pk-role")
+    assert role["description"] == "made by python-keycloak"
+    admin.assign_realm_roles(uid, [role])
+    assert "pk-role" in [r["name"] for r in admin.get_realm_roles_of_user(uid)]
+    assert "pk-role" in [r["name"] for r in admin.get_composite_realm_roles_of_user(uid)]
+
+    claims = claims_of(oidc, "pk-member", "pk-member-pw")
+    assert "pk-role" in claims["realm_access"]["roles"]
+    assert claims["groups"] == ["pk-child"]  # the client's mapper has full.path false
+
+    admin.delete_realm_roles_of_user(uid, [role])
+    admin.group_user_remove(uid, child)
+    claims = claims_of(oidc, "pk-member", "pk-member-pw")
+    assert "pk-role" not in claims.get("realm_access", {}).get("roles", [])
+    assert not claims.get("groups")
+
+    admin.delete_realm_role("pk-role")
+    admin.delete_group(parent)
+    admin.delete_user(uid)
+    with pytest.raises(KeycloakGetError) as gone:
+        admin.get_group(child)
+    assert gone.value.response_code == 404
+
+
+def test_a_realm_user_without_admin_roles_is_refused(server):
+    dave = KeycloakAdmin(server_url=server.base + "/", username="dave", password="dave-password",
+                         realm_name=REALM, user_realm_name=REALM)
+    with pytest.raises(KeycloakGetError) as refused:
+        dave.get_users({})
+    assert refused.value.response_code == 403
