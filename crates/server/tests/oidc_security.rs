@@ -1183,6 +1183,62 @@ async fn userinfo_introspection_and_revocation() {
 
 // OUT-1, OUT-2, OUT-3, OUT-4
 #[tokio::test(flavor = "multi_thread")]
+async fn browsers_get_cors_only_for_the_clients_web_origins() {
+    let e = start().await;
+    let (_, t) = alice_tokens(&e).await;
+    let at = t["access_token"].as_str().unwrap().to_string();
+    let oidc = format!("{}/protocol/openid-connect", e.base);
+    // Preflights of the script-facing endpoints answer any origin (the client is unknown yet).
+    for path in ["token", "userinfo", "token/introspect", "revoke", "logout"] {
+        let r = http()
+            .request(reqwest::Method::OPTIONS, format!("{oidc}/{path}"))
+            .header("origin", "https://app.example")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let h = r.headers();
+        assert_eq!(
+            h["access-control-allow-origin"], "https://app.example",
+            "{path}"
+        );
+        assert!(
+            h["access-control-allow-headers"]
+                .to_str()
+                .unwrap()
+                .contains("Authorization"),
+            "{path}"
+        );
+        assert_eq!(h["access-control-allow-credentials"], "true");
+    }
+    // The actual request carries the header only for the token's client's web origins.
+    let ui = format!("{oidc}/userinfo");
+    let r = http()
+        .get(&ui)
+        .bearer_auth(&at)
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let r = http()
+        .get(&ui)
+        .bearer_auth(&at)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn logout_checks_its_inputs_and_ends_everything() {
     let e = start().await;
     let (mut b, t) = alice_tokens(&e).await;

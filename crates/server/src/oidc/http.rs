@@ -180,6 +180,43 @@ pub fn cors(resp: &mut Response, origin: Option<&str>, allowed: &[String]) {
     }
 }
 
+/// A CORS preflight answer (Fetch standard §3.2.2) for the endpoints browsers call from
+/// scripts (token, UserInfo, introspection, revocation, logout). The preflight cannot know the
+/// client yet, so it echoes any origin, as Keycloak does; the actual response then carries
+/// `Access-Control-Allow-Origin` only for the client's web origins ([`cors`]).
+pub fn preflight(headers: &HeaderMap) -> Response {
+    let mut resp = StatusCode::OK.into_response();
+    let h = resp.headers_mut();
+    if let Some(v) = origin(headers).and_then(|o| HeaderValue::from_str(o).ok()) {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, OPTIONS"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static(
+                "Origin, Accept, X-Requested-With, Content-Type, Access-Control-Request-Method, Access-Control-Request-Headers, Authorization, DPoP",
+            ),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("3600"),
+        );
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    resp
+}
+
+/// Route handler for `OPTIONS` on the script-facing endpoints.
+pub async fn preflight_handler(headers: HeaderMap) -> Response {
+    preflight(&headers)
+}
+
 /// The `Origin` header.
 pub fn origin(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())

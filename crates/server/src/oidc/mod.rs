@@ -47,23 +47,27 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/realms/{realm}/protocol/openid-connect/token",
-            post(token::token),
+            post(token::token).options(http::preflight_handler),
         )
         .route(
             "/realms/{realm}/protocol/openid-connect/userinfo",
-            get(userinfo::userinfo).post(userinfo::userinfo),
+            get(userinfo::userinfo)
+                .post(userinfo::userinfo)
+                .options(http::preflight_handler),
         )
         .route(
             "/realms/{realm}/protocol/openid-connect/token/introspect",
-            post(userinfo::introspect),
+            post(userinfo::introspect).options(http::preflight_handler),
         )
         .route(
             "/realms/{realm}/protocol/openid-connect/revoke",
-            post(userinfo::revoke),
+            post(userinfo::revoke).options(http::preflight_handler),
         )
         .route(
             "/realms/{realm}/protocol/openid-connect/logout",
-            get(logout::logout).post(logout::logout),
+            get(logout::logout)
+                .post(logout::logout)
+                .options(http::preflight_handler),
         )
 }
 
