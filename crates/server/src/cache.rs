@@ -33,6 +33,8 @@ pub struct UserClaimSource {
     /// (name, path) of the groups the user is directly in.
     pub direct_groups: Vec<(String, String)>,
     pub attributes: Vec<(String, String)>,
+    /// Attributes of the user's groups and their ancestors, by full group path.
+    pub group_attributes: std::collections::BTreeMap<String, Vec<(String, String)>>,
 }
 
 /// A client scope as linked to one client: the scope record and whether it is a default one.
@@ -206,6 +208,7 @@ impl Caches {
                 .map(|(_, name, path)| (name, path))
                 .collect(),
             attributes: store.user_attributes(user_id).await?,
+            group_attributes: store.group_attributes_of_user(user_id).await?,
         });
         self.users.insert(user_id.to_owned(), source.clone());
         Ok(source)

@@ -585,6 +585,61 @@ impl Store {
             .collect()
     }
 
+    /// Attributes of the user's groups and of their ancestors, keyed by full group path
+    /// (`/parent/child`), each as (name, value) pairs in stored order. One query.
+    pub async fn group_attributes_of_user(
+        &self,
+        user_id: &str,
+    ) -> Result<std::collections::BTreeMap<String, Vec<(String, String)>>> {
+        let rows = sqlx::query(
+            "WITH RECURSIVE chain(group_id) AS (
+               SELECT group_id FROM user_group WHERE user_id = $1
+               UNION
+               SELECT g.parent_id FROM chain c JOIN grp g ON g.id = c.group_id WHERE g.parent_id IS NOT NULL
+             )
+             SELECT g.id, g.parent_id, g.name, g.attributes FROM chain c JOIN grp g ON g.id = c.group_id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut groups = std::collections::HashMap::new();
+        for r in &rows {
+            let id: String = r.try_get(0)?;
+            let parent: Option<String> = r.try_get(1)?;
+            let name: String = r.try_get(2)?;
+            let attrs: portcullis_model::repr::MultiAttributes =
+                serde_json::from_str(&r.try_get::<String, _>(3)?)?;
+            groups.insert(id, (parent, name, attrs));
+        }
+        let mut out = std::collections::BTreeMap::new();
+        for (id, (_, _, attrs)) in &groups {
+            // Walk up to the root; the chain holds every ancestor (bounded by the group count,
+            // so a corrupt cycle cannot loop forever).
+            let mut names = Vec::new();
+            let mut at = Some(id.as_str());
+            while let Some(gid) = at {
+                let Some((parent, name, _)) = groups.get(gid) else {
+                    break;
+                };
+                names.push(name.as_str());
+                if names.len() > groups.len() {
+                    break;
+                }
+                at = parent.as_deref();
+            }
+            names.reverse();
+            let path = format!("/{}", names.join("/"));
+            let pairs: Vec<(String, String)> = attrs
+                .iter()
+                .flat_map(|(k, vs)| vs.0.iter().map(move |v| (k.clone(), v.clone())))
+                .collect();
+            if !pairs.is_empty() {
+                out.insert(path, pairs);
+            }
+        }
+        Ok(out)
+    }
+
     /// The service-account user of a client (internal id), if it has one.
     pub async fn service_account_user(&self, client_uuid: &str) -> Result<Option<UserRecord>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -142,8 +142,8 @@ fn sample() -> RealmRepresentation {
         "scopeMappings": [{"client": "app", "roles": ["viewer"]}],
         "clientScopeMappings": {"app": [{"client": "app", "roles": ["app-user"]}]},
         "groups": [
-            {"name": "staff", "subGroups": [
-                {"name": "admins", "subGroups": [{"name": "root"}]}
+            {"name": "staff", "attributes": {"site": ["hq"]}, "subGroups": [
+                {"name": "admins", "attributes": {"level": ["2", "3"]}, "subGroups": [{"name": "root"}]}
             ]},
             {"name": "audit"}
         ],
@@ -1222,6 +1222,32 @@ async fn direct_groups_have_full_paths(db: Db) {
         .unwrap()
         .unwrap();
     assert!(store.direct_groups(&carol.id).await.unwrap().is_empty());
+
+    // Group attributes for mappers: the user's groups and their ancestors, by full path;
+    // groups without attributes are left out.
+    let expected: std::collections::BTreeMap<String, Vec<(String, String)>> = [
+        ("/staff".to_string(), vec![pair("site", "hq")]),
+        (
+            "/staff/admins".to_string(),
+            vec![pair("level", "2"), pair("level", "3")],
+        ),
+    ]
+    .into();
+    assert_eq!(
+        store.group_attributes_of_user(&fx.alice.id).await.unwrap(),
+        expected
+    );
+    assert_eq!(
+        store.group_attributes_of_user(&fx.bob.id).await.unwrap(),
+        expected
+    );
+    assert!(
+        store
+            .group_attributes_of_user(&carol.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 // ------------------------------------------------------------------ clients and scopes

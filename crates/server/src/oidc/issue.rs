@@ -74,7 +74,6 @@ pub struct ClaimData {
     pub source: std::sync::Arc<crate::cache::UserClaimSource>,
     /// The effective roles narrowed by the client's role scope, when it has no full scope.
     pub scoped_roles: Option<Vec<RoleRecord>>,
-    pub group_attributes: BTreeMap<String, Vec<(String, String)>>,
     pub client_ids_by_uuid: BTreeMap<String, String>,
     pub mappers: std::sync::Arc<Vec<ProtocolMapperRecord>>,
 }
@@ -131,7 +130,6 @@ pub async fn claim_data(
     Ok(ClaimData {
         source,
         scoped_roles,
-        group_attributes: BTreeMap::new(),
         client_ids_by_uuid,
         mappers,
     })
@@ -241,7 +239,7 @@ pub async fn issue(state: &AppState, keys: &RealmKeys, input: &IssueInput<'_>) -
         client: input.client,
         user: input.user,
         user_attributes: &input.data.source.attributes,
-        group_attributes: &input.data.group_attributes,
+        group_attributes: &input.data.source.group_attributes,
         effective_roles: input.data.effective_roles(),
         client_ids_by_uuid: &input.data.client_ids_by_uuid,
         direct_groups: group_pairs,

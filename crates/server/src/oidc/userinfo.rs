@@ -73,7 +73,7 @@ fn input<'a>(
         client: &t.client,
         user: &t.user,
         user_attributes: &data.source.attributes,
-        group_attributes: &data.group_attributes,
+        group_attributes: &data.source.group_attributes,
         effective_roles: data.effective_roles(),
         client_ids_by_uuid: &data.client_ids_by_uuid,
         direct_groups: &data.source.direct_groups,
