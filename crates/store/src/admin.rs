@@ -1208,36 +1208,6 @@ async fn role_name_taken(
     Ok(n > 0)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(escape_like("a%b_c\\d"), "a\\%b\\_c\\\\d");
-        assert_eq!(TextFilter::new("Jo%", Match::Prefix).pattern(), "jo\\%%");
-        assert_eq!(TextFilter::new("X_y", Match::Infix).pattern(), "%x\\_y%");
-        assert_eq!(TextFilter::new("Ab%", Match::Exact).pattern(), "ab%");
-    }
-
-    #[test]
-    fn conditions_bind_values_in_order() {
-        let mut sql = Sql::new("");
-        let q = UserQuery {
-            any: Some(TextFilter::new("a", Match::Prefix)),
-            enabled: Some(true),
-            ..Default::default()
-        };
-        user_conditions(&mut sql, "r1", &q);
-        assert_eq!(sql.binds.len(), 6);
-        assert!(sql.text.contains("u.realm_id = $1"));
-        assert!(sql.text.contains("LOWER(u.username) LIKE $2 ESCAPE '\\'"));
-        assert!(sql.text.contains("LOWER(u.last_name) LIKE $5"));
-        assert!(sql.text.contains("u.enabled = $6"));
-        assert!(sql.text.contains("service_account_client_id IS NULL"));
-    }
-}
-
 // ------------------------------------------------------------------------------ clients
 
 fn client_record(r: &sqlx::any::AnyRow) -> Result<portcullis_model::records::ClientRecord> {
@@ -1278,5 +1248,35 @@ impl Store {
             .iter()
             .map(client_record)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(escape_like("a%b_c\\d"), "a\\%b\\_c\\\\d");
+        assert_eq!(TextFilter::new("Jo%", Match::Prefix).pattern(), "jo\\%%");
+        assert_eq!(TextFilter::new("X_y", Match::Infix).pattern(), "%x\\_y%");
+        assert_eq!(TextFilter::new("Ab%", Match::Exact).pattern(), "ab%");
+    }
+
+    #[test]
+    fn conditions_bind_values_in_order() {
+        let mut sql = Sql::new("");
+        let q = UserQuery {
+            any: Some(TextFilter::new("a", Match::Prefix)),
+            enabled: Some(true),
+            ..Default::default()
+        };
+        user_conditions(&mut sql, "r1", &q);
+        assert_eq!(sql.binds.len(), 6);
+        assert!(sql.text.contains("u.realm_id = $1"));
+        assert!(sql.text.contains("LOWER(u.username) LIKE $2 ESCAPE '\\'"));
+        assert!(sql.text.contains("LOWER(u.last_name) LIKE $5"));
+        assert!(sql.text.contains("u.enabled = $6"));
+        assert!(sql.text.contains("service_account_client_id IS NULL"));
     }
 }
