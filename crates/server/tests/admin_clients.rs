@@ -101,6 +101,40 @@ impl Env {
     }
 }
 
+impl Env {
+    /// POST an admin path without a body: (status, JSON body or Null).
+    async fn post_empty(&self, path: &str, token: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/auth/admin/realms{path}", self.origin))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The status of a client_credentials grant.
+    async fn client_credentials(&self, realm: &str, client: &str, secret: &str) -> u16 {
+        self.http
+            .post(format!(
+                "{}/auth/realms/{realm}/protocol/openid-connect/token",
+                self.origin
+            ))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client),
+                ("client_secret", secret),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
 fn client_ids(v: &Value) -> Vec<String> {
     v.as_array()
         .unwrap()
@@ -178,4 +212,61 @@ async fn clients_rights_query_and_view() {
     let nobody = env.token("acme", "nobody", "nobody-pw").await;
     assert_eq!(env.get("/acme/clients", Some(&nobody)).await.0, 403);
     assert_eq!(env.get(&one, Some(&nobody)).await.0, 403);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_secret_read_and_regenerate_invalidates_the_old_one() {
+    let env = start();
+    let boss = env.token("master", BOSS.0, BOSS.1).await;
+    let (_, _, backend) = env.get("/acme/clients?clientId=backend", Some(&boss)).await;
+    let path = format!(
+        "/acme/clients/{}/client-secret",
+        backend[0]["id"].as_str().unwrap()
+    );
+
+    let (s, _, got) = env.get(&path, Some(&boss)).await;
+    assert_eq!(s, 200);
+    assert_eq!(got, json!({"type": "secret", "value": "backend-secret-1"}));
+    assert_eq!(
+        env.client_credentials("acme", "backend", "backend-secret-1")
+            .await,
+        200
+    );
+
+    let viewer = env.token("acme", "viewer", "viewer-pw").await;
+    assert_eq!(env.get(&path, Some(&viewer)).await.0, 200);
+    assert_eq!(env.post_empty(&path, &viewer).await.0, 403);
+    let lister = env.token("acme", "lister", "lister-pw").await;
+    assert_eq!(env.get(&path, Some(&lister)).await.0, 403);
+
+    let (s, fresh) = env.post_empty(&path, &boss).await;
+    assert_eq!(s, 200, "{fresh}");
+    assert_eq!(fresh["type"], "secret");
+    let new_secret = fresh["value"].as_str().unwrap().to_string();
+    assert_eq!(new_secret.len(), 32);
+    assert_ne!(new_secret, "backend-secret-1");
+    assert_eq!(env.get(&path, Some(&boss)).await.2, fresh);
+
+    assert_eq!(
+        env.client_credentials("acme", "backend", "backend-secret-1")
+            .await,
+        401
+    );
+    assert_eq!(
+        env.client_credentials("acme", "backend", &new_secret).await,
+        200
+    );
+
+    let (_, _, app) = env.get("/acme/clients?clientId=app", Some(&boss)).await;
+    let app_path = format!(
+        "/acme/clients/{}/client-secret",
+        app[0]["id"].as_str().unwrap()
+    );
+    assert_eq!(env.post_empty(&app_path, &boss).await.0, 400);
+    assert_eq!(
+        env.post_empty("/acme/clients/no-such-id/client-secret", &boss)
+            .await
+            .0,
+        404
+    );
 }

@@ -1223,6 +1223,17 @@ fn client_record(r: &sqlx::any::AnyRow) -> Result<portcullis_model::records::Cli
 }
 
 impl Store {
+    /// Replace a client's secret; false when the client is not in the realm.
+    pub async fn set_client_secret(&self, realm_id: &str, id: &str, secret: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE client SET secret = $1 WHERE realm_id = $2 AND id = $3")
+            .bind(secret)
+            .bind(realm_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// A page of the realm's clients, ordered by `clientId`, optionally filtered on it.
     pub async fn clients_page(
         &self,
