@@ -1208,6 +1208,60 @@ async fn role_name_taken(
     Ok(n > 0)
 }
 
+// ------------------------------------------------------------------------------ clients
+
+fn client_record(r: &sqlx::any::AnyRow) -> Result<portcullis_model::records::ClientRecord> {
+    Ok(portcullis_model::records::ClientRecord {
+        id: r.try_get(0)?,
+        realm_id: r.try_get(1)?,
+        client_id: r.try_get(2)?,
+        secret: r
+            .try_get::<Option<String>, _>(3)?
+            .map(zeroize::Zeroizing::new),
+        repr: serde_json::from_str(&r.try_get::<String, _>(4)?)?,
+    })
+}
+
+impl Store {
+    /// Replace a client's secret; false when the client is not in the realm.
+    pub async fn set_client_secret(&self, realm_id: &str, id: &str, secret: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE client SET secret = $1 WHERE realm_id = $2 AND id = $3")
+            .bind(secret)
+            .bind(realm_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// A page of the realm's clients, ordered by `clientId`, optionally filtered on it.
+    pub async fn clients_page(
+        &self,
+        realm_id: &str,
+        client_id: Option<&TextFilter>,
+        page: Page,
+    ) -> Result<Vec<portcullis_model::records::ClientRecord>> {
+        let mut sql = Sql::new(
+            "SELECT c.id, c.realm_id, c.client_id, c.secret, c.repr FROM client c WHERE c.realm_id = "
+                .to_string(),
+        );
+        let r = sql.bind(V::from(realm_id));
+        sql.text.push_str(&r);
+        if let Some(f) = client_id {
+            let c = f.condition("c.client_id", &mut sql);
+            sql.text.push_str(&format!(" AND {c}"));
+        }
+        sql.text.push_str(" ORDER BY c.client_id");
+        page_clause(&mut sql, page);
+        sql.query()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(client_record)
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

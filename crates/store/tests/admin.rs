@@ -68,6 +68,7 @@ suite!(
     group_tree_children_members_and_counts,
     group_create_update_conflicts_and_delete,
     realm_roles_crud_and_mappings,
+    clients_page_filter_and_by_id,
 );
 
 fn sample() -> RealmRepresentation {
@@ -733,4 +734,67 @@ async fn realm_roles_crud_and_mappings(store: Store) {
     assert!(store.delete_role(&realm.id, &renamed.id).await.unwrap());
     assert!(!store.delete_role(&realm.id, &renamed.id).await.unwrap());
     assert!(store.user_direct_roles(&carol).await.unwrap().is_empty());
+}
+
+async fn clients_page_filter_and_by_id(store: Store) {
+    let realm = setup(&store).await;
+    let all_clients = store.clients_page(&realm.id, None, all()).await.unwrap();
+    let ids: Vec<&str> = all_clients.iter().map(|c| c.client_id.as_str()).collect();
+    assert!(ids.contains(&"worker"), "{ids:?}");
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted);
+
+    let exact = TextFilter::new("WORKER", Match::Exact);
+    let found = store
+        .clients_page(&realm.id, Some(&exact), all())
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].client_id, "worker");
+    assert_eq!(found[0].secret.as_deref().map(String::as_str), Some("w"));
+    let infix = TextFilter::new("ork", Match::Infix);
+    assert_eq!(
+        store
+            .clients_page(&realm.id, Some(&infix), all())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let wild = TextFilter::new("%", Match::Infix);
+    assert!(
+        store
+            .clients_page(&realm.id, Some(&wild), all())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let one = store
+        .clients_page(&realm.id, None, Page { first: 1, max: 1 })
+        .await
+        .unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].client_id, ids[1]);
+
+    let by_id = store
+        .client_by_id(&realm.id, &found[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_id.client_id, "worker");
+    assert!(
+        store
+            .client_by_id(&realm.id, "nope")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .client_by_id("other-realm", &found[0].id)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -79,11 +79,17 @@ pub enum Action {
     ManageRoles,
     /// Grant and remove a user's roles (each role is checked again by [`may_grant`]).
     MapRoles,
+    /// List and search clients.
+    QueryClients,
+    /// Read one client (its secret included).
+    ViewClients,
+    /// Create, change and delete clients, their secrets, roles and mappers.
+    ManageClients,
 }
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 16] = [
         Action::SeeRealm,
         Action::ViewRealm,
         Action::QueryUsers,
@@ -97,6 +103,9 @@ impl Action {
         Action::ViewClientRoles,
         Action::ManageRoles,
         Action::MapRoles,
+        Action::QueryClients,
+        Action::ViewClients,
+        Action::ManageClients,
     ];
 }
 
@@ -171,7 +180,11 @@ impl Access {
                 QUERY_CLIENTS,
                 QUERY_REALMS,
             ]),
-            Action::ViewClientRoles => self.any(&[VIEW_CLIENTS, MANAGE_CLIENTS]),
+            Action::ViewClientRoles | Action::ViewClients => {
+                self.any(&[VIEW_CLIENTS, MANAGE_CLIENTS])
+            }
+            Action::QueryClients => self.any(&[QUERY_CLIENTS, VIEW_CLIENTS, MANAGE_CLIENTS]),
+            Action::ManageClients => self.has(MANAGE_CLIENTS),
             Action::ManageRoles => self.has(MANAGE_REALM),
         }
     }
@@ -410,10 +423,22 @@ mod tests {
                 ],
             ),
             ("query-groups", &[SeeRealm, ListGroups, ListRoles]),
-            ("query-clients", &[SeeRealm, ListRoles]),
+            ("query-clients", &[SeeRealm, ListRoles, QueryClients]),
             ("query-realms", &[SeeRealm, ListRoles]),
-            ("view-clients", &[SeeRealm, ViewClientRoles]),
-            ("manage-clients", &[SeeRealm, ViewClientRoles]),
+            (
+                "view-clients",
+                &[SeeRealm, ViewClientRoles, QueryClients, ViewClients],
+            ),
+            (
+                "manage-clients",
+                &[
+                    SeeRealm,
+                    ViewClientRoles,
+                    QueryClients,
+                    ViewClients,
+                    ManageClients,
+                ],
+            ),
             ("view-events", &[SeeRealm]),
             ("impersonation", &[SeeRealm]),
         ];

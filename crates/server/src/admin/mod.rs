@@ -1,6 +1,6 @@
 //! The Keycloak-compatible admin REST API under `{relative-path}/admin/realms`, one module per
 //! resource: `realms`, `users`, `memberships` (a user's groups), `role_mappings`, `groups`,
-//! `roles`. Shared pieces: `auth` (who calls, what they may do), `http` (answers and bodies),
+//! `roles`, `clients`. Shared pieces: `auth` (who calls, what they may do), `http` (answers and bodies),
 //! `params` (query parameters), `repr` (representations).
 //!
 //! Every handler has the same shape: [`context`] authenticates the bearer token, finds the
@@ -9,6 +9,7 @@
 //! Admin events are not recorded yet (a later slice of issue 4).
 
 pub mod auth;
+pub mod clients;
 pub mod groups;
 pub mod http;
 pub mod memberships;
@@ -83,6 +84,12 @@ pub fn routes() -> Router<AppState> {
             get(roles::get).put(roles::update).delete(roles::delete),
         )
         .route(&format!("{r}/roles-by-id/{{id}}"), get(roles::get_by_id))
+        .route(&format!("{r}/clients"), get(clients::list))
+        .route(&format!("{r}/clients/{{id}}"), get(clients::get))
+        .route(
+            &format!("{r}/clients/{{id}}/client-secret"),
+            get(clients::get_secret).post(clients::regenerate_secret),
+        )
 }
 
 /// An authorised request: who calls, in which realm, with which rights.

@@ -328,6 +328,18 @@ pub fn group_tree(found: &[GroupDetails], access: &Access) -> Vec<GroupRepresent
 }
 
 /// A role as the role endpoints return it; the full form adds attributes.
+/// A client as the admin API shows it: the stored settings with its ids. The secret is never
+/// part of it (`GET /clients/{id}/client-secret` is the one place it is read).
+pub fn client_repr(
+    c: &portcullis_model::records::ClientRecord,
+) -> portcullis_model::repr::ClientRepresentation {
+    let mut r = c.repr.clone();
+    r.id = Some(c.id.clone());
+    r.client_id = Some(c.client_id.clone());
+    r.secret = None;
+    r
+}
+
 pub fn role_repr(d: &RoleDetails, brief: bool) -> RoleRepresentation {
     let r = &d.role;
     RoleRepresentation {

@@ -1,0 +1,272 @@
+//! The admin REST API's clients slice against the real server: listing and reading clients
+//! with Keycloak's paths and query parameters, no secret in any answer, and the rights each
+//! endpoint needs (401 without a token, 403 without `query-clients`/`view-clients`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on failure
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+const BOSS: (&str, &str) = ("boss", "b0ss-pw");
+
+fn acme_realm() -> String {
+    json!({
+        "realm": "acme",
+        "enabled": true,
+        "clients": [
+            {"clientId": "app", "publicClient": true, "directAccessGrantsEnabled": true,
+             "redirectUris": ["https://app.example/cb"]},
+            {"clientId": "backend", "secret": "backend-secret-1", "serviceAccountsEnabled": true}
+        ],
+        "users": [
+            {"username": "lister", "enabled": true,
+             "clientRoles": {"realm-management": ["query-clients"]},
+             "credentials": [{"type": "password", "value": "lister-pw"}]},
+            {"username": "viewer", "enabled": true,
+             "clientRoles": {"realm-management": ["view-clients"]},
+             "credentials": [{"type": "password", "value": "viewer-pw"}]},
+            {"username": "nobody", "enabled": true,
+             "clientRoles": {"realm-management": ["view-users"]},
+             "credentials": [{"type": "password", "value": "nobody-pw"}]}
+        ]
+    })
+    .to_string()
+}
+
+struct Env {
+    _w: Workdir,
+    _server: Server,
+    origin: String,
+    http: reqwest::Client,
+}
+
+fn start() -> Env {
+    let w = Workdir::new();
+    w.write("data/import/acme-realm.json", &acme_realm());
+    let args = ["start-dev", "--import-realm", "--http-relative-path=/auth"];
+    let vars = [
+        ("KC_BOOTSTRAP_ADMIN_USERNAME", BOSS.0),
+        ("KC_BOOTSTRAP_ADMIN_PASSWORD", BOSS.1),
+    ];
+    let server = Server::start(w.path(), &args, &vars).expect("server starts");
+    let origin = server.origin();
+    Env {
+        _w: w,
+        _server: server,
+        origin,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    }
+}
+
+impl Env {
+    async fn token(&self, realm: &str, user: &str, pw: &str) -> String {
+        let r = self
+            .http
+            .post(format!(
+                "{}/auth/realms/{realm}/protocol/openid-connect/token",
+                self.origin
+            ))
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", "admin-cli"),
+                ("username", user),
+                ("password", pw),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let body: Value = r.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// GET an admin path: (status, raw body text, JSON body or Null).
+    async fn get(&self, path: &str, token: Option<&str>) -> (u16, String, Value) {
+        let mut r = self
+            .http
+            .get(format!("{}/auth/admin/realms{path}", self.origin));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        (status, text, body)
+    }
+}
+
+impl Env {
+    /// POST an admin path without a body: (status, JSON body or Null).
+    async fn post_empty(&self, path: &str, token: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/auth/admin/realms{path}", self.origin))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The status of a client_credentials grant.
+    async fn client_credentials(&self, realm: &str, client: &str, secret: &str) -> u16 {
+        self.http
+            .post(format!(
+                "{}/auth/realms/{realm}/protocol/openid-connect/token",
+                self.origin
+            ))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client),
+                ("client_secret", secret),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+fn client_ids(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["clientId"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clients_list_filter_page_and_get_without_secrets() {
+    let env = start();
+    let boss = env.token("master", BOSS.0, BOSS.1).await;
+
+    let (s, text, all) = env.get("/acme/clients", Some(&boss)).await;
+    assert_eq!(s, 200, "{text}");
+    let ids = client_ids(&all);
+    for expected in ["app", "backend", "realm-management", "admin-cli"] {
+        assert!(ids.contains(&expected.to_string()), "{ids:?}");
+    }
+    assert!(!text.contains("backend-secret-1"), "{text}");
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c.get("secret").is_none())
+    );
+    assert!(all.as_array().unwrap().iter().all(|c| c["id"].is_string()));
+
+    let (s, _, exact) = env.get("/acme/clients?clientId=backend", Some(&boss)).await;
+    assert_eq!(s, 200);
+    assert_eq!(client_ids(&exact), ["backend"]);
+    let (_, _, none) = env.get("/acme/clients?clientId=back", Some(&boss)).await;
+    assert!(none.as_array().unwrap().is_empty(), "{none}");
+    let (_, _, infix) = env
+        .get("/acme/clients?clientId=ACKEN&search=true", Some(&boss))
+        .await;
+    assert_eq!(client_ids(&infix), ["backend"]);
+    let (_, _, page) = env.get("/acme/clients?first=1&max=2", Some(&boss)).await;
+    assert_eq!(client_ids(&page), ids[1..3].to_vec());
+    let (s, _, _) = env.get("/acme/clients?max=abc", Some(&boss)).await;
+    assert_eq!(s, 400);
+
+    let id = exact[0]["id"].as_str().unwrap();
+    let (s, text, one) = env.get(&format!("/acme/clients/{id}"), Some(&boss)).await;
+    assert_eq!(s, 200, "{text}");
+    assert_eq!(one["clientId"], "backend");
+    assert_eq!(one["id"], id);
+    assert_eq!(one["serviceAccountsEnabled"], true);
+    assert!(!text.contains("backend-secret-1"), "{text}");
+    let (s, _, body) = env.get("/acme/clients/no-such-id", Some(&boss)).await;
+    assert_eq!(s, 404);
+    assert_eq!(body["error"], "Could not find client");
+    let (s, _, _) = env.get("/nowhere/clients", Some(&boss)).await;
+    assert_eq!(s, 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clients_rights_query_and_view() {
+    let env = start();
+    let boss = env.token("master", BOSS.0, BOSS.1).await;
+    let (_, _, backend) = env.get("/acme/clients?clientId=backend", Some(&boss)).await;
+    let one = format!("/acme/clients/{}", backend[0]["id"].as_str().unwrap());
+
+    assert_eq!(env.get("/acme/clients", None).await.0, 401);
+    assert_eq!(env.get(&one, None).await.0, 401);
+
+    let lister = env.token("acme", "lister", "lister-pw").await;
+    assert_eq!(env.get("/acme/clients", Some(&lister)).await.0, 200);
+    assert_eq!(env.get(&one, Some(&lister)).await.0, 403);
+
+    let viewer = env.token("acme", "viewer", "viewer-pw").await;
+    assert_eq!(env.get("/acme/clients", Some(&viewer)).await.0, 200);
+    assert_eq!(env.get(&one, Some(&viewer)).await.0, 200);
+
+    let nobody = env.token("acme", "nobody", "nobody-pw").await;
+    assert_eq!(env.get("/acme/clients", Some(&nobody)).await.0, 403);
+    assert_eq!(env.get(&one, Some(&nobody)).await.0, 403);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_secret_read_and_regenerate_invalidates_the_old_one() {
+    let env = start();
+    let boss = env.token("master", BOSS.0, BOSS.1).await;
+    let (_, _, backend) = env.get("/acme/clients?clientId=backend", Some(&boss)).await;
+    let path = format!(
+        "/acme/clients/{}/client-secret",
+        backend[0]["id"].as_str().unwrap()
+    );
+
+    let (s, _, got) = env.get(&path, Some(&boss)).await;
+    assert_eq!(s, 200);
+    assert_eq!(got, json!({"type": "secret", "value": "backend-secret-1"}));
+    assert_eq!(
+        env.client_credentials("acme", "backend", "backend-secret-1")
+            .await,
+        200
+    );
+
+    let viewer = env.token("acme", "viewer", "viewer-pw").await;
+    assert_eq!(env.get(&path, Some(&viewer)).await.0, 200);
+    assert_eq!(env.post_empty(&path, &viewer).await.0, 403);
+    let lister = env.token("acme", "lister", "lister-pw").await;
+    assert_eq!(env.get(&path, Some(&lister)).await.0, 403);
+
+    let (s, fresh) = env.post_empty(&path, &boss).await;
+    assert_eq!(s, 200, "{fresh}");
+    assert_eq!(fresh["type"], "secret");
+    let new_secret = fresh["value"].as_str().unwrap().to_string();
+    assert_eq!(new_secret.len(), 32);
+    assert_ne!(new_secret, "backend-secret-1");
+    assert_eq!(env.get(&path, Some(&boss)).await.2, fresh);
+
+    assert_eq!(
+        env.client_credentials("acme", "backend", "backend-secret-1")
+            .await,
+        401
+    );
+    assert_eq!(
+        env.client_credentials("acme", "backend", &new_secret).await,
+        200
+    );
+
+    let (_, _, app) = env.get("/acme/clients?clientId=app", Some(&boss)).await;
+    let app_path = format!(
+        "/acme/clients/{}/client-secret",
+        app[0]["id"].as_str().unwrap()
+    );
+    assert_eq!(env.post_empty(&app_path, &boss).await.0, 400);
+    assert_eq!(
+        env.post_empty("/acme/clients/no-such-id/client-secret", &boss)
+            .await
+            .0,
+        404
+    );
+}
