@@ -15,6 +15,7 @@ fn acme_realm() -> String {
     json!({
         "realm": "acme",
         "enabled": true,
+        "roles": {"client": {"backend": [{"name": "reader"}]}},
         "clients": [
             {"clientId": "app", "publicClient": true, "directAccessGrantsEnabled": true,
              "redirectUris": ["https://app.example/cb"]},
@@ -28,7 +29,7 @@ fn acme_realm() -> String {
              "clientRoles": {"realm-management": ["view-clients"]},
              "credentials": [{"type": "password", "value": "viewer-pw"}]},
             {"username": "nobody", "enabled": true,
-             "clientRoles": {"realm-management": ["view-users"]},
+             "clientRoles": {"realm-management": ["view-users"], "backend": ["reader"]},
              "credentials": [{"type": "password", "value": "nobody-pw"}]}
         ]
     })
@@ -113,6 +114,18 @@ impl Env {
             .unwrap();
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The status of a DELETE on an admin path.
+    async fn delete(&self, path: &str, token: &str) -> u16 {
+        self.http
+            .delete(format!("{}/auth/admin/realms{path}", self.origin))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
     }
 
     /// The status of a client_credentials grant.
@@ -268,5 +281,55 @@ async fn client_secret_read_and_regenerate_invalidates_the_old_one() {
             .await
             .0,
         404
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_delete_removes_roles_mappings_and_service_account() {
+    let env = start();
+    let boss = env.token("master", BOSS.0, BOSS.1).await;
+    let (_, _, backend) = env.get("/acme/clients?clientId=backend", Some(&boss)).await;
+    let id = backend[0]["id"].as_str().unwrap().to_string();
+    let one = format!("/acme/clients/{id}");
+    let (_, _, users) = env
+        .get("/acme/users?username=nobody&exact=true", Some(&boss))
+        .await;
+    let nobody_mappings = format!(
+        "/acme/users/{}/role-mappings",
+        users[0]["id"].as_str().unwrap()
+    );
+    let (s, _, before) = env.get(&nobody_mappings, Some(&boss)).await;
+    assert_eq!(s, 200);
+    assert!(before["clientMappings"]["backend"].is_object(), "{before}");
+    assert_eq!(
+        env.client_credentials("acme", "backend", "backend-secret-1")
+            .await,
+        200
+    );
+
+    let viewer = env.token("acme", "viewer", "viewer-pw").await;
+    assert_eq!(env.delete(&one, &viewer).await, 403);
+    let (_, _, rm) = env
+        .get("/acme/clients?clientId=realm-management", Some(&boss))
+        .await;
+    let rm_path = format!("/acme/clients/{}", rm[0]["id"].as_str().unwrap());
+    assert_eq!(env.delete(&rm_path, &boss).await, 400);
+
+    assert_eq!(env.delete(&one, &boss).await, 204);
+    assert_eq!(env.get(&one, Some(&boss)).await.0, 404);
+    assert_eq!(env.delete(&one, &boss).await, 404);
+    let (_, _, after) = env.get(&nobody_mappings, Some(&boss)).await;
+    assert!(after["clientMappings"].get("backend").is_none(), "{after}");
+    let (_, _, sa) = env
+        .get(
+            "/acme/users?username=service-account-backend&exact=true",
+            Some(&boss),
+        )
+        .await;
+    assert!(sa.as_array().unwrap().is_empty(), "{sa}");
+    assert_eq!(
+        env.client_credentials("acme", "backend", "backend-secret-1")
+            .await,
+        401
     );
 }

@@ -1234,6 +1234,18 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Delete a client with everything that hangs on it (its roles and their grants, its
+    /// protocol mappers, scope links, sessions and its service-account user): one statement,
+    /// the schema's cascades do the rest. False when the client is not in the realm.
+    pub async fn delete_client(&self, realm_id: &str, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM client WHERE realm_id = $1 AND id = $2")
+            .bind(realm_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// A page of the realm's clients, ordered by `clientId`, optionally filtered on it.
     pub async fn clients_page(
         &self,

@@ -797,4 +797,30 @@ async fn clients_page_filter_and_by_id(store: Store) {
             .unwrap()
             .is_none()
     );
+
+    // Deleting the client removes its service-account user with it.
+    let sa = format!("service-account-{}", found[0].client_id);
+    assert!(
+        store
+            .find_user_by_username(&realm.id, &sa)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(store.delete_client(&realm.id, &found[0].id).await.unwrap());
+    assert!(!store.delete_client(&realm.id, &found[0].id).await.unwrap());
+    assert!(
+        store
+            .client_by_id(&realm.id, &found[0].id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .find_user_by_username(&realm.id, &sa)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -1,7 +1,7 @@
-//! Clients: `GET /clients`, `GET /clients/{id}`, `GET/POST /clients/{id}/client-secret`.
+//! Clients: `GET /clients`, `GET/DELETE /clients/{id}`, `GET/POST /clients/{id}/client-secret`.
 //!
 //! As in Keycloak: listing needs `query-clients` (or `view-clients`/`manage-clients`), reading
-//! one client or its secret needs `view-clients`, regenerating the secret `manage-clients`.
+//! one client or its secret needs `view-clients`, regenerating the secret or deleting `manage-clients`.
 //! Secrets appear only in the `client-secret` answers, and are never logged.
 
 use crate::admin::auth::Action;
@@ -12,6 +12,7 @@ use crate::app::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use portcullis_model::defaults::REALM_MANAGEMENT_CLIENT;
 use portcullis_model::import::generate_secret;
 use portcullis_model::records::ClientRecord;
 use portcullis_store::{Match, TextFilter};
@@ -91,4 +92,26 @@ pub async fn regenerate_secret(
     }
     s.caches.invalidate_config();
     http::ok(secret_body(Some(secret.as_str())))
+}
+
+/// DELETE `/clients/{id}`: the client, its roles and their grants, its mappers and its
+/// service-account user, in one statement; 204. The realm's `realm-management` client stays
+/// (400): without it nobody of the realm could administer it.
+pub async fn delete(
+    State(s): State<AppState>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Answer {
+    let c = context(&s, &headers, &realm, Action::ManageClients).await?;
+    let client = find(&s, &c.realm.id, &id).await?;
+    if client.client_id == REALM_MANAGEMENT_CLIENT {
+        return Err(http::bad_request(
+            "Cannot delete the realm-management client",
+        ));
+    }
+    if !db(s.store.delete_client(&c.realm.id, &id).await)? {
+        return Err(http::not_found("Could not find client"));
+    }
+    s.caches.invalidate_config();
+    http::no_content()
 }

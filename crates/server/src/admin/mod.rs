@@ -85,7 +85,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route(&format!("{r}/roles-by-id/{{id}}"), get(roles::get_by_id))
         .route(&format!("{r}/clients"), get(clients::list))
-        .route(&format!("{r}/clients/{{id}}"), get(clients::get))
+        .route(
+            &format!("{r}/clients/{{id}}"),
+            get(clients::get).delete(clients::delete),
+        )
         .route(
             &format!("{r}/clients/{{id}}/client-secret"),
             get(clients::get_secret).post(clients::regenerate_secret),
