@@ -116,6 +116,29 @@ impl Env {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// POST JSON to an admin path: (status, Location, JSON body or Null).
+    async fn post_json(
+        &self,
+        path: &str,
+        token: &str,
+        body: Value,
+    ) -> (u16, Option<String>, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/auth/admin/realms{path}", self.origin))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_string());
+        (status, location, resp.json().await.unwrap_or(Value::Null))
+    }
+
     /// The status of a DELETE on an admin path.
     async fn delete(&self, path: &str, token: &str) -> u16 {
         self.http
@@ -332,4 +355,71 @@ async fn client_delete_removes_roles_mappings_and_service_account() {
             .await,
         401
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_create_location_generated_secret_and_conflict() {
+    let env = start();
+    let boss = env.token("master", BOSS.0, BOSS.1).await;
+    let body = json!({"clientId": "robot", "serviceAccountsEnabled": true,
+                      "description": "made by the API"});
+
+    let viewer = env.token("acme", "viewer", "viewer-pw").await;
+    assert_eq!(
+        env.post_json("/acme/clients", &viewer, body.clone())
+            .await
+            .0,
+        403
+    );
+
+    let (s, location, text) = env.post_json("/acme/clients", &boss, body.clone()).await;
+    assert_eq!(s, 201, "{text}");
+    let location = location.unwrap();
+    let prefix = format!("{}/auth/admin/realms/acme/clients/", env.origin);
+    let id = location.strip_prefix(&prefix).unwrap().to_string();
+    let (s, raw, got) = env.get(&format!("/acme/clients/{id}"), Some(&boss)).await;
+    assert_eq!(s, 200, "{raw}");
+    assert_eq!(got["clientId"], "robot");
+    assert_eq!(got["description"], "made by the API");
+    assert!(got.get("secret").is_none(), "{raw}");
+
+    let (_, _, secret) = env
+        .get(&format!("/acme/clients/{id}/client-secret"), Some(&boss))
+        .await;
+    let secret = secret["value"].as_str().unwrap().to_string();
+    assert_eq!(secret.len(), 32);
+    assert_eq!(env.client_credentials("acme", "robot", &secret).await, 200);
+    let (_, _, sa) = env
+        .get(
+            "/acme/users?username=service-account-robot&exact=true",
+            Some(&boss),
+        )
+        .await;
+    assert_eq!(
+        sa.as_array().unwrap().len(),
+        0,
+        "service accounts are not listed"
+    );
+
+    let (s, _, conflict) = env.post_json("/acme/clients", &boss, body).await;
+    assert_eq!(s, 409);
+    assert_eq!(
+        conflict,
+        json!({"errorMessage": "Client robot already exists"})
+    );
+    let (s, _, _) = env
+        .post_json("/acme/clients", &boss, json!({"name": "x"}))
+        .await;
+    assert_eq!(s, 400);
+
+    let (s, _, _) = env
+        .post_json(
+            "/acme/clients",
+            &boss,
+            json!({"clientId": "given", "secret": "given-secret"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (_, _, given) = env.get("/acme/clients?clientId=given", Some(&boss)).await;
+    assert!(given[0].get("secret").is_none());
 }

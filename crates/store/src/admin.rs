@@ -1246,6 +1246,44 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Create a client with its client-scope links and its service-account user (when given),
+    /// in one transaction. `NameTaken` when the realm already has the `clientId`.
+    pub async fn create_client(
+        &self,
+        client: &portcullis_model::records::ClientRecord,
+        scopes: &[portcullis_model::records::ScopeLink],
+        service_account: Option<&UserImage>,
+    ) -> Result<std::result::Result<(), NameTaken>> {
+        let links: Vec<Vec<V>> = scopes
+            .iter()
+            .map(|l| {
+                vec![
+                    V::from(&l.owner_id),
+                    V::from(&l.scope_id),
+                    V::from(l.default_scope),
+                ]
+            })
+            .collect();
+        let mut tx = self.pool.begin().await?;
+        match crate::realm::insert_clients(&mut tx, std::slice::from_ref(client)).await {
+            Ok(()) => {}
+            Err(e) if e.is_duplicate() => return Ok(Err(NameTaken)),
+            Err(e) => return Err(e),
+        }
+        crate::bulk::insert(
+            &mut tx,
+            "client_scope_link",
+            &["client_uuid", "scope_id", "default_scope"],
+            links,
+        )
+        .await?;
+        if let Some(account) = service_account {
+            insert_one_user(&mut tx, account).await?;
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
     /// A page of the realm's clients, ordered by `clientId`, optionally filtered on it.
     pub async fn clients_page(
         &self,

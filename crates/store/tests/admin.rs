@@ -69,6 +69,7 @@ suite!(
     group_create_update_conflicts_and_delete,
     realm_roles_crud_and_mappings,
     clients_page_filter_and_by_id,
+    client_create_with_service_account_and_conflict,
 );
 
 fn sample() -> RealmRepresentation {
@@ -819,6 +820,70 @@ async fn clients_page_filter_and_by_id(store: Store) {
     assert!(
         store
             .find_user_by_username(&realm.id, &sa)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn client_create_with_service_account_and_conflict(store: Store) {
+    let realm = setup(&store).await;
+    let id = new_id();
+    let client = ClientRecord {
+        id: id.clone(),
+        realm_id: realm.id.clone(),
+        client_id: "fresh".into(),
+        secret: Some(zeroize::Zeroizing::new("s3".into())),
+        repr: ClientRepresentation::default(),
+    };
+    let account = UserImage {
+        user: UserRecord {
+            id: new_id(),
+            realm_id: realm.id.clone(),
+            username: "service-account-fresh".into(),
+            email: None,
+            first_name: None,
+            last_name: None,
+            enabled: true,
+            email_verified: false,
+            created_timestamp: 1,
+            not_before: 0,
+            federation_link: None,
+            service_account_client_id: Some(id.clone()),
+        },
+        attributes: Vec::new(),
+        required_actions: Vec::new(),
+        credentials: Vec::new(),
+        group_ids: Vec::new(),
+        role_ids: vec![realm.default_role_id.clone()],
+    };
+    store
+        .create_client(&client, &[], Some(&account))
+        .await
+        .unwrap()
+        .unwrap();
+    let got = store.client_by_id(&realm.id, &id).await.unwrap().unwrap();
+    assert_eq!(got.client_id, "fresh");
+    assert!(
+        store
+            .find_user_by_username(&realm.id, "service-account-fresh")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Same clientId again: NameTaken, and nothing of the second attempt stays.
+    let again = ClientRecord {
+        id: new_id(),
+        ..client
+    };
+    assert_eq!(
+        store.create_client(&again, &[], None).await.unwrap(),
+        Err(NameTaken)
+    );
+    assert!(
+        store
+            .client_by_id(&realm.id, &again.id)
             .await
             .unwrap()
             .is_none()

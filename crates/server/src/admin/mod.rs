@@ -84,7 +84,10 @@ pub fn routes() -> Router<AppState> {
             get(roles::get).put(roles::update).delete(roles::delete),
         )
         .route(&format!("{r}/roles-by-id/{{id}}"), get(roles::get_by_id))
-        .route(&format!("{r}/clients"), get(clients::list))
+        .route(
+            &format!("{r}/clients"),
+            get(clients::list).post(clients::create),
+        )
         .route(
             &format!("{r}/clients/{{id}}"),
             get(clients::get).delete(clients::delete),
