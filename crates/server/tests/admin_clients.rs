@@ -139,6 +139,20 @@ impl Env {
         (status, location, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// PUT JSON to an admin path: (status, JSON body or Null).
+    async fn put_json(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .put(format!("{}/auth/admin/realms{path}", self.origin))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
     /// The status of a DELETE on an admin path.
     async fn delete(&self, path: &str, token: &str) -> u16 {
         self.http
@@ -422,4 +436,77 @@ async fn client_create_location_generated_secret_and_conflict() {
     assert_eq!(s, 201);
     let (_, _, given) = env.get("/acme/clients?clientId=given", Some(&boss)).await;
     assert!(given[0].get("secret").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_update_is_partial_and_checks_the_client_id() {
+    let env = start();
+    let boss = env.token("master", BOSS.0, BOSS.1).await;
+    let (_, _, app) = env.get("/acme/clients?clientId=app", Some(&boss)).await;
+    let path = format!("/acme/clients/{}", app[0]["id"].as_str().unwrap());
+
+    let viewer = env.token("acme", "viewer", "viewer-pw").await;
+    assert_eq!(
+        env.put_json(&path, &viewer, json!({"description": "x"}))
+            .await
+            .0,
+        403
+    );
+    let (s, body) = env
+        .put_json(
+            &path,
+            &boss,
+            json!({"description": "The app", "redirectUris": ["https://new.example/cb"]}),
+        )
+        .await;
+    assert_eq!(s, 204, "{body}");
+    let (_, _, got) = env.get(&path, Some(&boss)).await;
+    assert_eq!(got["description"], "The app");
+    assert_eq!(got["redirectUris"], json!(["https://new.example/cb"]));
+    assert_eq!(got["publicClient"], true);
+    assert_eq!(got["directAccessGrantsEnabled"], true);
+    assert_eq!(got["clientId"], "app");
+
+    let (s, body) = env
+        .put_json(&path, &boss, json!({"clientId": "backend"}))
+        .await;
+    assert_eq!(s, 409);
+    assert_eq!(
+        body,
+        json!({"errorMessage": "Client backend already exists"})
+    );
+    assert_eq!(
+        env.put_json(&path, &boss, json!({"clientId": "app2"}))
+            .await
+            .0,
+        204
+    );
+    let (_, _, renamed) = env.get("/acme/clients?clientId=app2", Some(&boss)).await;
+    assert_eq!(renamed.as_array().unwrap().len(), 1);
+    assert_eq!(
+        env.put_json("/acme/clients/no-such-id", &boss, json!({}))
+            .await
+            .0,
+        404
+    );
+
+    // A secret given in the body becomes the secret.
+    let (_, _, backend) = env.get("/acme/clients?clientId=backend", Some(&boss)).await;
+    let backend_path = format!("/acme/clients/{}", backend[0]["id"].as_str().unwrap());
+    assert_eq!(
+        env.put_json(&backend_path, &boss, json!({"secret": "backend-secret-2"}))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        env.client_credentials("acme", "backend", "backend-secret-2")
+            .await,
+        200
+    );
+    assert_eq!(
+        env.client_credentials("acme", "backend", "backend-secret-1")
+            .await,
+        401
+    );
 }

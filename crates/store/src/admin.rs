@@ -1284,6 +1284,37 @@ impl Store {
         Ok(Ok(()))
     }
 
+    /// Write a client's `clientId`, secret and settings (matched by realm and id): one
+    /// statement. `NameTaken` when another client of the realm has the `clientId`; `NotFound`
+    /// when there is no such client.
+    pub async fn update_client(
+        &self,
+        client: &portcullis_model::records::ClientRecord,
+    ) -> Result<std::result::Result<(), NameTaken>> {
+        let done = sqlx::query(
+            "UPDATE client SET client_id = $1, secret = $2, repr = $3 WHERE realm_id = $4 AND id = $5",
+        )
+        .bind(&client.client_id)
+        .bind(client.secret.as_ref().map(|s| s.to_string()))
+        .bind(serde_json::to_string(&client.repr)?)
+        .bind(&client.realm_id)
+        .bind(&client.id)
+        .execute(&self.pool)
+        .await;
+        match done {
+            Ok(d) if d.rows_affected() > 0 => Ok(Ok(())),
+            Ok(_) => Err(StoreError::NotFound(format!("client {}", client.id))),
+            Err(e) => {
+                let e = StoreError::from(e);
+                if e.is_duplicate() {
+                    Ok(Err(NameTaken))
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
     /// A page of the realm's clients, ordered by `clientId`, optionally filtered on it.
     pub async fn clients_page(
         &self,

@@ -888,4 +888,20 @@ async fn client_create_with_service_account_and_conflict(store: Store) {
             .unwrap()
             .is_none()
     );
+
+    // Update: rename, new secret; a taken clientId is NameTaken; an unknown id NotFound.
+    let mut changed = got.clone();
+    changed.client_id = "fresher".into();
+    changed.secret = Some(zeroize::Zeroizing::new("s4".into()));
+    store.update_client(&changed).await.unwrap().unwrap();
+    let back = store.client_by_id(&realm.id, &id).await.unwrap().unwrap();
+    assert_eq!(back.client_id, "fresher");
+    assert_eq!(back.secret.as_deref().map(String::as_str), Some("s4"));
+    changed.client_id = "worker".into();
+    assert_eq!(store.update_client(&changed).await.unwrap(), Err(NameTaken));
+    changed.id = "nope".into();
+    assert!(matches!(
+        store.update_client(&changed).await,
+        Err(StoreError::NotFound(_))
+    ));
 }

@@ -90,7 +90,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             &format!("{r}/clients/{{id}}"),
-            get(clients::get).delete(clients::delete),
+            get(clients::get)
+                .put(clients::update)
+                .delete(clients::delete),
         )
         .route(
             &format!("{r}/clients/{{id}}/client-secret"),
