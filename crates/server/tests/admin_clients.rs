@@ -15,6 +15,7 @@ fn acme_realm() -> String {
     json!({
         "realm": "acme",
         "enabled": true,
+        "roles": {"client": {"backend": [{"name": "reader"}]}},
         "clients": [
             {"clientId": "app", "publicClient": true, "directAccessGrantsEnabled": true,
              "redirectUris": ["https://app.example/cb"]},
@@ -28,7 +29,7 @@ fn acme_realm() -> String {
              "clientRoles": {"realm-management": ["view-clients"]},
              "credentials": [{"type": "password", "value": "viewer-pw"}]},
             {"username": "nobody", "enabled": true,
-             "clientRoles": {"realm-management": ["view-users"]},
+             "clientRoles": {"realm-management": ["view-users"], "backend": ["reader"]},
              "credentials": [{"type": "password", "value": "nobody-pw"}]}
         ]
     })
@@ -113,6 +114,55 @@ impl Env {
             .unwrap();
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POST JSON to an admin path: (status, Location, JSON body or Null).
+    async fn post_json(
+        &self,
+        path: &str,
+        token: &str,
+        body: Value,
+    ) -> (u16, Option<String>, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/auth/admin/realms{path}", self.origin))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_string());
+        (status, location, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// PUT JSON to an admin path: (status, JSON body or Null).
+    async fn put_json(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .put(format!("{}/auth/admin/realms{path}", self.origin))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The status of a DELETE on an admin path.
+    async fn delete(&self, path: &str, token: &str) -> u16 {
+        self.http
+            .delete(format!("{}/auth/admin/realms{path}", self.origin))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
     }
 
     /// The status of a client_credentials grant.
@@ -268,5 +318,195 @@ async fn client_secret_read_and_regenerate_invalidates_the_old_one() {
             .await
             .0,
         404
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_delete_removes_roles_mappings_and_service_account() {
+    let env = start();
+    let boss = env.token("master", BOSS.0, BOSS.1).await;
+    let (_, _, backend) = env.get("/acme/clients?clientId=backend", Some(&boss)).await;
+    let id = backend[0]["id"].as_str().unwrap().to_string();
+    let one = format!("/acme/clients/{id}");
+    let (_, _, users) = env
+        .get("/acme/users?username=nobody&exact=true", Some(&boss))
+        .await;
+    let nobody_mappings = format!(
+        "/acme/users/{}/role-mappings",
+        users[0]["id"].as_str().unwrap()
+    );
+    let (s, _, before) = env.get(&nobody_mappings, Some(&boss)).await;
+    assert_eq!(s, 200);
+    assert!(before["clientMappings"]["backend"].is_object(), "{before}");
+    assert_eq!(
+        env.client_credentials("acme", "backend", "backend-secret-1")
+            .await,
+        200
+    );
+
+    let viewer = env.token("acme", "viewer", "viewer-pw").await;
+    assert_eq!(env.delete(&one, &viewer).await, 403);
+    let (_, _, rm) = env
+        .get("/acme/clients?clientId=realm-management", Some(&boss))
+        .await;
+    let rm_path = format!("/acme/clients/{}", rm[0]["id"].as_str().unwrap());
+    assert_eq!(env.delete(&rm_path, &boss).await, 400);
+
+    assert_eq!(env.delete(&one, &boss).await, 204);
+    assert_eq!(env.get(&one, Some(&boss)).await.0, 404);
+    assert_eq!(env.delete(&one, &boss).await, 404);
+    let (_, _, after) = env.get(&nobody_mappings, Some(&boss)).await;
+    assert!(after["clientMappings"].get("backend").is_none(), "{after}");
+    let (_, _, sa) = env
+        .get(
+            "/acme/users?username=service-account-backend&exact=true",
+            Some(&boss),
+        )
+        .await;
+    assert!(sa.as_array().unwrap().is_empty(), "{sa}");
+    assert_eq!(
+        env.client_credentials("acme", "backend", "backend-secret-1")
+            .await,
+        401
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_create_location_generated_secret_and_conflict() {
+    let env = start();
+    let boss = env.token("master", BOSS.0, BOSS.1).await;
+    let body = json!({"clientId": "robot", "serviceAccountsEnabled": true,
+                      "description": "made by the API"});
+
+    let viewer = env.token("acme", "viewer", "viewer-pw").await;
+    assert_eq!(
+        env.post_json("/acme/clients", &viewer, body.clone())
+            .await
+            .0,
+        403
+    );
+
+    let (s, location, text) = env.post_json("/acme/clients", &boss, body.clone()).await;
+    assert_eq!(s, 201, "{text}");
+    let location = location.unwrap();
+    let prefix = format!("{}/auth/admin/realms/acme/clients/", env.origin);
+    let id = location.strip_prefix(&prefix).unwrap().to_string();
+    let (s, raw, got) = env.get(&format!("/acme/clients/{id}"), Some(&boss)).await;
+    assert_eq!(s, 200, "{raw}");
+    assert_eq!(got["clientId"], "robot");
+    assert_eq!(got["description"], "made by the API");
+    assert!(got.get("secret").is_none(), "{raw}");
+
+    let (_, _, secret) = env
+        .get(&format!("/acme/clients/{id}/client-secret"), Some(&boss))
+        .await;
+    let secret = secret["value"].as_str().unwrap().to_string();
+    assert_eq!(secret.len(), 32);
+    assert_eq!(env.client_credentials("acme", "robot", &secret).await, 200);
+    let (_, _, sa) = env
+        .get(
+            "/acme/users?username=service-account-robot&exact=true",
+            Some(&boss),
+        )
+        .await;
+    assert_eq!(
+        sa.as_array().unwrap().len(),
+        0,
+        "service accounts are not listed"
+    );
+
+    let (s, _, conflict) = env.post_json("/acme/clients", &boss, body).await;
+    assert_eq!(s, 409);
+    assert_eq!(
+        conflict,
+        json!({"errorMessage": "Client robot already exists"})
+    );
+    let (s, _, _) = env
+        .post_json("/acme/clients", &boss, json!({"name": "x"}))
+        .await;
+    assert_eq!(s, 400);
+
+    let (s, _, _) = env
+        .post_json(
+            "/acme/clients",
+            &boss,
+            json!({"clientId": "given", "secret": "given-secret"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (_, _, given) = env.get("/acme/clients?clientId=given", Some(&boss)).await;
+    assert!(given[0].get("secret").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_update_is_partial_and_checks_the_client_id() {
+    let env = start();
+    let boss = env.token("master", BOSS.0, BOSS.1).await;
+    let (_, _, app) = env.get("/acme/clients?clientId=app", Some(&boss)).await;
+    let path = format!("/acme/clients/{}", app[0]["id"].as_str().unwrap());
+
+    let viewer = env.token("acme", "viewer", "viewer-pw").await;
+    assert_eq!(
+        env.put_json(&path, &viewer, json!({"description": "x"}))
+            .await
+            .0,
+        403
+    );
+    let (s, body) = env
+        .put_json(
+            &path,
+            &boss,
+            json!({"description": "The app", "redirectUris": ["https://new.example/cb"]}),
+        )
+        .await;
+    assert_eq!(s, 204, "{body}");
+    let (_, _, got) = env.get(&path, Some(&boss)).await;
+    assert_eq!(got["description"], "The app");
+    assert_eq!(got["redirectUris"], json!(["https://new.example/cb"]));
+    assert_eq!(got["publicClient"], true);
+    assert_eq!(got["directAccessGrantsEnabled"], true);
+    assert_eq!(got["clientId"], "app");
+
+    let (s, body) = env
+        .put_json(&path, &boss, json!({"clientId": "backend"}))
+        .await;
+    assert_eq!(s, 409);
+    assert_eq!(
+        body,
+        json!({"errorMessage": "Client backend already exists"})
+    );
+    assert_eq!(
+        env.put_json(&path, &boss, json!({"clientId": "app2"}))
+            .await
+            .0,
+        204
+    );
+    let (_, _, renamed) = env.get("/acme/clients?clientId=app2", Some(&boss)).await;
+    assert_eq!(renamed.as_array().unwrap().len(), 1);
+    assert_eq!(
+        env.put_json("/acme/clients/no-such-id", &boss, json!({}))
+            .await
+            .0,
+        404
+    );
+
+    // A secret given in the body becomes the secret.
+    let (_, _, backend) = env.get("/acme/clients?clientId=backend", Some(&boss)).await;
+    let backend_path = format!("/acme/clients/{}", backend[0]["id"].as_str().unwrap());
+    assert_eq!(
+        env.put_json(&backend_path, &boss, json!({"secret": "backend-secret-2"}))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        env.client_credentials("acme", "backend", "backend-secret-2")
+            .await,
+        200
+    );
+    assert_eq!(
+        env.client_credentials("acme", "backend", "backend-secret-1")
+            .await,
+        401
     );
 }

@@ -1234,6 +1234,87 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Delete a client with everything that hangs on it (its roles and their grants, its
+    /// protocol mappers, scope links, sessions and its service-account user): one statement,
+    /// the schema's cascades do the rest. False when the client is not in the realm.
+    pub async fn delete_client(&self, realm_id: &str, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM client WHERE realm_id = $1 AND id = $2")
+            .bind(realm_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Create a client with its client-scope links and its service-account user (when given),
+    /// in one transaction. `NameTaken` when the realm already has the `clientId`.
+    pub async fn create_client(
+        &self,
+        client: &portcullis_model::records::ClientRecord,
+        scopes: &[portcullis_model::records::ScopeLink],
+        service_account: Option<&UserImage>,
+    ) -> Result<std::result::Result<(), NameTaken>> {
+        let links: Vec<Vec<V>> = scopes
+            .iter()
+            .map(|l| {
+                vec![
+                    V::from(&l.owner_id),
+                    V::from(&l.scope_id),
+                    V::from(l.default_scope),
+                ]
+            })
+            .collect();
+        let mut tx = self.pool.begin().await?;
+        match crate::realm::insert_clients(&mut tx, std::slice::from_ref(client)).await {
+            Ok(()) => {}
+            Err(e) if e.is_duplicate() => return Ok(Err(NameTaken)),
+            Err(e) => return Err(e),
+        }
+        crate::bulk::insert(
+            &mut tx,
+            "client_scope_link",
+            &["client_uuid", "scope_id", "default_scope"],
+            links,
+        )
+        .await?;
+        if let Some(account) = service_account {
+            insert_one_user(&mut tx, account).await?;
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Write a client's `clientId`, secret and settings (matched by realm and id): one
+    /// statement. `NameTaken` when another client of the realm has the `clientId`; `NotFound`
+    /// when there is no such client.
+    pub async fn update_client(
+        &self,
+        client: &portcullis_model::records::ClientRecord,
+    ) -> Result<std::result::Result<(), NameTaken>> {
+        let done = sqlx::query(
+            "UPDATE client SET client_id = $1, secret = $2, repr = $3 WHERE realm_id = $4 AND id = $5",
+        )
+        .bind(&client.client_id)
+        .bind(client.secret.as_ref().map(|s| s.to_string()))
+        .bind(serde_json::to_string(&client.repr)?)
+        .bind(&client.realm_id)
+        .bind(&client.id)
+        .execute(&self.pool)
+        .await;
+        match done {
+            Ok(d) if d.rows_affected() > 0 => Ok(Ok(())),
+            Ok(_) => Err(StoreError::NotFound(format!("client {}", client.id))),
+            Err(e) => {
+                let e = StoreError::from(e);
+                if e.is_duplicate() {
+                    Ok(Err(NameTaken))
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
     /// A page of the realm's clients, ordered by `clientId`, optionally filtered on it.
     pub async fn clients_page(
         &self,

@@ -69,6 +69,7 @@ suite!(
     group_create_update_conflicts_and_delete,
     realm_roles_crud_and_mappings,
     clients_page_filter_and_by_id,
+    client_create_with_service_account_and_conflict,
 );
 
 fn sample() -> RealmRepresentation {
@@ -797,4 +798,110 @@ async fn clients_page_filter_and_by_id(store: Store) {
             .unwrap()
             .is_none()
     );
+
+    // Deleting the client removes its service-account user with it.
+    let sa = format!("service-account-{}", found[0].client_id);
+    assert!(
+        store
+            .find_user_by_username(&realm.id, &sa)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(store.delete_client(&realm.id, &found[0].id).await.unwrap());
+    assert!(!store.delete_client(&realm.id, &found[0].id).await.unwrap());
+    assert!(
+        store
+            .client_by_id(&realm.id, &found[0].id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .find_user_by_username(&realm.id, &sa)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn client_create_with_service_account_and_conflict(store: Store) {
+    let realm = setup(&store).await;
+    let id = new_id();
+    let client = ClientRecord {
+        id: id.clone(),
+        realm_id: realm.id.clone(),
+        client_id: "fresh".into(),
+        secret: Some(zeroize::Zeroizing::new("s3".into())),
+        repr: ClientRepresentation::default(),
+    };
+    let account = UserImage {
+        user: UserRecord {
+            id: new_id(),
+            realm_id: realm.id.clone(),
+            username: "service-account-fresh".into(),
+            email: None,
+            first_name: None,
+            last_name: None,
+            enabled: true,
+            email_verified: false,
+            created_timestamp: 1,
+            not_before: 0,
+            federation_link: None,
+            service_account_client_id: Some(id.clone()),
+        },
+        attributes: Vec::new(),
+        required_actions: Vec::new(),
+        credentials: Vec::new(),
+        group_ids: Vec::new(),
+        role_ids: vec![realm.default_role_id.clone()],
+    };
+    store
+        .create_client(&client, &[], Some(&account))
+        .await
+        .unwrap()
+        .unwrap();
+    let got = store.client_by_id(&realm.id, &id).await.unwrap().unwrap();
+    assert_eq!(got.client_id, "fresh");
+    assert!(
+        store
+            .find_user_by_username(&realm.id, "service-account-fresh")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Same clientId again: NameTaken, and nothing of the second attempt stays.
+    let again = ClientRecord {
+        id: new_id(),
+        ..client
+    };
+    assert_eq!(
+        store.create_client(&again, &[], None).await.unwrap(),
+        Err(NameTaken)
+    );
+    assert!(
+        store
+            .client_by_id(&realm.id, &again.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Update: rename, new secret; a taken clientId is NameTaken; an unknown id NotFound.
+    let mut changed = got.clone();
+    changed.client_id = "fresher".into();
+    changed.secret = Some(zeroize::Zeroizing::new("s4".into()));
+    store.update_client(&changed).await.unwrap().unwrap();
+    let back = store.client_by_id(&realm.id, &id).await.unwrap().unwrap();
+    assert_eq!(back.client_id, "fresher");
+    assert_eq!(back.secret.as_deref().map(String::as_str), Some("s4"));
+    changed.client_id = "worker".into();
+    assert_eq!(store.update_client(&changed).await.unwrap(), Err(NameTaken));
+    changed.id = "nope".into();
+    assert!(matches!(
+        store.update_client(&changed).await,
+        Err(StoreError::NotFound(_))
+    ));
 }

@@ -84,8 +84,16 @@ pub fn routes() -> Router<AppState> {
             get(roles::get).put(roles::update).delete(roles::delete),
         )
         .route(&format!("{r}/roles-by-id/{{id}}"), get(roles::get_by_id))
-        .route(&format!("{r}/clients"), get(clients::list))
-        .route(&format!("{r}/clients/{{id}}"), get(clients::get))
+        .route(
+            &format!("{r}/clients"),
+            get(clients::list).post(clients::create),
+        )
+        .route(
+            &format!("{r}/clients/{{id}}"),
+            get(clients::get)
+                .put(clients::update)
+                .delete(clients::delete),
+        )
         .route(
             &format!("{r}/clients/{{id}}/client-secret"),
             get(clients::get_secret).post(clients::regenerate_secret),
