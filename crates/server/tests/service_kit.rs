@@ -147,6 +147,15 @@ async fn sso_login(b: &reqwest::Client, svc: &str, user: &str, password: &str) -
     location(&r)
 }
 
+/// The value of a page's hidden `csrf` field (the service's own forms).
+fn csrf_field(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a csrf field")
+        .to_owned()
+}
+
 async fn me(b: &reqwest::Client, svc: &str) -> (StatusCode, Value) {
     let r = b.get(format!("{svc}/api/me")).send().await.unwrap();
     let status = r.status();
@@ -461,12 +470,7 @@ async fn a_rust_service_logs_users_in_syncs_groups_and_enforces_permissions() {
         .text()
         .await
         .unwrap();
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap()
-        .to_owned();
+    let csrf = csrf_field(&page);
     let r = alice
         .post(format!("{svc}/logout"))
         .form(&[("csrf", "wrong")])
@@ -544,12 +548,7 @@ async fn a_rust_service_logs_users_in_syncs_groups_and_enforces_permissions() {
                 .text()
                 .await
                 .unwrap();
-            let csrf = page
-                .split("name=\"csrf\" value=\"")
-                .nth(1)
-                .and_then(|s| s.split('"').next())
-                .unwrap()
-                .to_owned();
+            let csrf = csrf_field(&page);
             b.post(format!("{svc}/local-login"))
                 .form(&[
                     ("csrf", csrf.as_str()),
