@@ -51,7 +51,15 @@ pub struct Caches {
     realm_scope_names: Cache<String, Arc<Vec<String>>>,
     /// Serialised discovery documents by (realm id, frontend base, backend base).
     pub discovery: Cache<(String, String, String), axum::body::Bytes>,
+    /// Where walks through a group's members stand: (group id, offset) -> the username just
+    /// before that offset, as the previous page ended. A request for the next page seeks past
+    /// that username instead of counting off the offset (see `admin::groups::members`).
+    pub member_cursors: Cache<(String, i64), String>,
 }
+
+/// How long a member-listing cursor is kept: a client walking a group asks for the next page
+/// within moments; a stale cursor only means the next page is cut by offset again.
+pub const CURSOR_TTL: Duration = Duration::from_secs(60);
 
 impl Default for Caches {
     fn default() -> Self {
@@ -82,6 +90,10 @@ impl Caches {
             service_accounts: cache(10_000),
             realm_scope_names: cache(1_000),
             discovery: cache(1_000),
+            member_cursors: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(CURSOR_TTL)
+                .build(),
         }
     }
 

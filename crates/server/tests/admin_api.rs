@@ -571,6 +571,12 @@ async fn groups_children_membership_and_members() {
         .get(&format!("/acme/groups/{backend}/members?first=1&max=1"), &t)
         .await;
     assert_eq!(names(&members.body, "username"), ["manager"]);
+    // A walk (first += max) continues after the last member it was sent, even when the
+    // membership changes in between: alice leaving does not make the walk skip manager.
+    let page1 = env
+        .get(&format!("/acme/groups/{backend}/members?first=0&max=1"), &t)
+        .await;
+    assert_eq!(names(&page1.body, "username"), ["alice"]);
     let mine = env.get(&format!("/acme/users/{alice}/groups"), &t).await;
     assert_eq!(names(&mine.body, "path"), ["/eng/platform"]);
 
@@ -579,6 +585,14 @@ async fn groups_children_membership_and_members() {
         .delete(&format!("/acme/users/{alice}/groups/{backend}"), &t)
         .await;
     assert_eq!(leave.status, 204);
+    let page2 = env
+        .get(&format!("/acme/groups/{backend}/members?first=1&max=1"), &t)
+        .await;
+    assert_eq!(names(&page2.body, "username"), ["manager"]);
+    let page3 = env
+        .get(&format!("/acme/groups/{backend}/members?first=2&max=1"), &t)
+        .await;
+    assert_eq!(names(&page3.body, "username"), ["watcher"]);
     let (_, left) = env.login("acme", "app", "alice", "alice-pw").await;
     let g = claims(left["access_token"].as_str().unwrap());
     assert!(g.get("groups").is_none() || g["groups"] == json!([]), "{g}");

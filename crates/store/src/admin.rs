@@ -10,7 +10,7 @@
 
 use crate::bulk::V;
 use crate::user::{USER_COLUMNS, role_record, user_record};
-use crate::{Result, Store, StoreError};
+use crate::{Backend, Result, Store, StoreError};
 use portcullis_model::records::{
     CredentialRecord, CredentialSecret, GroupRecord, RoleRecord, UserImage, UserRecord,
 };
@@ -55,6 +55,54 @@ impl TextFilter {
             Match::Prefix => format!("{}%", escape_like(&lower)),
             Match::Suffix => format!("%{}", escape_like(&lower)),
             Match::Infix => format!("%{}%", escape_like(&lower)),
+        }
+    }
+
+    /// The condition on a user column that an index can serve. `stored_lower`: the column
+    /// is written lower-cased (username, email), so it is compared as it is; other columns
+    /// are compared through `LOWER(column)`, which the migrations index.
+    ///
+    /// A prefix becomes a range on the column (`text <= value < text || U+10FFFF`) plus the
+    /// exact `LIKE`: the range is what lets both databases seek in a B-tree instead of
+    /// scanning the realm's users. PostgreSQL compares the range bytewise (`COLLATE "C"`,
+    /// with indexes to match in migrations-postgres/) because a linguistic collation does not
+    /// keep a prefix's matches between those bounds. Values beginning with the prefix followed
+    /// by the noncharacter U+10FFFF are the only ones the range misses.
+    fn indexed_condition(
+        &self,
+        column: &str,
+        stored_lower: bool,
+        backend: Backend,
+        sql: &mut Sql,
+    ) -> String {
+        let expr = if stored_lower {
+            column.to_string()
+        } else {
+            format!("LOWER({column})")
+        };
+        let lower = self.text.to_lowercase();
+        let bytewise = match backend {
+            Backend::Postgres => " COLLATE \"C\"",
+            Backend::Sqlite => "",
+        };
+        match self.mode {
+            Match::Exact => {
+                let p = sql.bind(V::from(lower));
+                format!("{expr}{bytewise} = {p}")
+            }
+            Match::Prefix => {
+                let lo = sql.bind(V::from(lower.as_str()));
+                let hi = sql.bind(V::from(format!("{lower}\u{10FFFF}")));
+                let pat = sql.bind(V::from(self.pattern()));
+                format!(
+                    "({expr}{bytewise} >= {lo} AND {expr}{bytewise} < {hi} \
+                     AND {expr} LIKE {pat} ESCAPE '\\')"
+                )
+            }
+            Match::Suffix | Match::Infix => {
+                let p = sql.bind(V::from(self.pattern()));
+                format!("{expr} LIKE {p} ESCAPE '\\'")
+            }
         }
     }
 
@@ -178,8 +226,15 @@ fn page_clause(sql: &mut Sql, page: Page) {
         .push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
 }
 
-/// `WHERE` conditions of a user query over `user_entity u` in `realm_id`.
-fn user_conditions(sql: &mut Sql, realm_id: &str, q: &UserQuery) {
+// The searchable user columns: (column, stored lower-cased).
+const USERNAME: (&str, bool) = ("u.username", true);
+const EMAIL: (&str, bool) = ("u.email", true);
+const FIRST_NAME: (&str, bool) = ("u.first_name", false);
+const LAST_NAME: (&str, bool) = ("u.last_name", false);
+
+/// Conditions of a user query over `user_entity u` in `realm_id`, except `search`
+/// ([`UserQuery::any`]), which [`user_matches`] adds.
+fn user_conditions(sql: &mut Sql, backend: Backend, realm_id: &str, q: &UserQuery) -> Vec<String> {
     let r = sql.bind(V::from(realm_id));
     let mut conds = vec![
         format!("u.realm_id = {r}"),
@@ -189,21 +244,14 @@ fn user_conditions(sql: &mut Sql, realm_id: &str, q: &UserQuery) {
         let p = sql.bind(V::from(id.as_str()));
         conds.push(format!("u.id = {p}"));
     }
-    if let Some(f) = &q.any {
-        let any: Vec<String> = ["u.username", "u.email", "u.first_name", "u.last_name"]
-            .iter()
-            .map(|c| f.condition(c, sql))
-            .collect();
-        conds.push(format!("({})", any.join(" OR ")));
-    }
-    for (col, f) in [
-        ("u.username", &q.username),
-        ("u.email", &q.email),
-        ("u.first_name", &q.first_name),
-        ("u.last_name", &q.last_name),
+    for ((col, lower), f) in [
+        (USERNAME, &q.username),
+        (EMAIL, &q.email),
+        (FIRST_NAME, &q.first_name),
+        (LAST_NAME, &q.last_name),
     ] {
         if let Some(f) = f {
-            conds.push(f.condition(col, sql));
+            conds.push(f.indexed_condition(col, lower, backend, sql));
         }
     }
     for (col, v) in [
@@ -215,8 +263,50 @@ fn user_conditions(sql: &mut Sql, realm_id: &str, q: &UserQuery) {
             conds.push(format!("{col} = {p}"));
         }
     }
-    sql.text.push_str(" WHERE ");
-    sql.text.push_str(&conds.join(" AND "));
+    conds
+}
+
+/// A derived table `(id, username)` of the users matching `q`.
+///
+/// `search` matches any of four columns. As a prefix or exact match it becomes a `UNION` of
+/// one query per column, each a range (or point) in that column's own index, which the
+/// migrations make covering (`id`, `username`) and partial (no service accounts): the cost
+/// follows the number of matches, whatever the realm's size, and neither database's planner
+/// has to guess between walking the username index and combining four indexes (it guessed
+/// wrong both ways). Infix and suffix matches cannot use an index and stay one scan with `OR`.
+fn user_matches(sql: &mut Sql, backend: Backend, realm_id: &str, q: &UserQuery) -> String {
+    let select = |conds: Vec<String>| {
+        format!(
+            "SELECT u.id, u.username FROM user_entity u WHERE {}",
+            conds.join(" AND ")
+        )
+    };
+    match &q.any {
+        Some(f) if matches!(f.mode, Match::Prefix | Match::Exact) => {
+            let arms: Vec<String> = [USERNAME, EMAIL, FIRST_NAME, LAST_NAME]
+                .iter()
+                .map(|(c, lower)| {
+                    let mut conds = user_conditions(sql, backend, realm_id, q);
+                    conds.push(f.indexed_condition(c, *lower, backend, sql));
+                    select(conds)
+                })
+                .collect();
+            format!("({})", arms.join(" UNION "))
+        }
+        Some(f) => {
+            let mut conds = user_conditions(sql, backend, realm_id, q);
+            let any: Vec<String> = [USERNAME, EMAIL, FIRST_NAME, LAST_NAME]
+                .iter()
+                .map(|(c, lower)| f.indexed_condition(c, *lower, backend, sql))
+                .collect();
+            conds.push(format!("({})", any.join(" OR ")));
+            format!("({})", select(conds))
+        }
+        None => {
+            let conds = user_conditions(sql, backend, realm_id, q);
+            format!("({})", select(conds))
+        }
+    }
 }
 
 const GROUP_COLUMNS: &str = "g.id, g.realm_id, g.parent_id, g.name, g.description, g.attributes";
@@ -251,17 +341,22 @@ fn ids_of(users: &[UserRecord]) -> Vec<String> {
 impl Store {
     // ------------------------------------------------------------------------------ users
 
-    /// A page of the realm's users matching `q`, ordered by username.
+    /// A page of the realm's users matching `q`, ordered by username: the page of ids is cut
+    /// from the matches first, then only those rows are read.
     pub async fn search_users(
         &self,
         realm_id: &str,
         q: &UserQuery,
         page: Page,
     ) -> Result<Vec<UserDetails>> {
-        let mut sql = Sql::new(format!("SELECT {USER_COLUMNS} FROM user_entity u"));
-        user_conditions(&mut sql, realm_id, q);
-        sql.text.push_str(" ORDER BY u.username");
+        let mut sql = Sql::new(String::new());
+        let matches = user_matches(&mut sql, self.backend(), realm_id, q);
+        sql.text = format!(
+            "SELECT {USER_COLUMNS} FROM user_entity u WHERE u.id IN \
+             (SELECT m.id FROM {matches} m ORDER BY m.username"
+        );
         page_clause(&mut sql, page);
+        sql.text.push_str(") ORDER BY u.username");
         let users = sql
             .query()
             .fetch_all(&self.pool)
@@ -274,8 +369,9 @@ impl Store {
 
     /// How many of the realm's users match `q`.
     pub async fn count_matching_users(&self, realm_id: &str, q: &UserQuery) -> Result<i64> {
-        let mut sql = Sql::new("SELECT COUNT(*) FROM user_entity u");
-        user_conditions(&mut sql, realm_id, q);
+        let mut sql = Sql::new(String::new());
+        let matches = user_matches(&mut sql, self.backend(), realm_id, q);
+        sql.text = format!("SELECT COUNT(*) FROM {matches} m");
         Ok(sql.query().fetch_one(&self.pool).await?.try_get(0)?)
     }
 
@@ -783,6 +879,34 @@ impl Store {
         .bind(group_id)
         .bind(page.max.max(0))
         .bind(page.first.max(0))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(user_record)
+        .collect::<Result<Vec<_>>>()?;
+        self.with_details(users).await
+    }
+
+    /// The `max` direct members of a group that come after `after_username` in username
+    /// order: the next page of a walk, found by seeking in the username index (keyset
+    /// paging) rather than by counting off an offset, so every page costs the same however
+    /// deep the walk is.
+    pub async fn group_members_after(
+        &self,
+        realm_id: &str,
+        group_id: &str,
+        after_username: &str,
+        max: i64,
+    ) -> Result<Vec<UserDetails>> {
+        let users = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM user_entity u JOIN user_group ug ON ug.user_id = u.id \
+             WHERE u.realm_id = $1 AND ug.group_id = $2 AND u.username > $3 \
+             ORDER BY u.username LIMIT $4"
+        )))
+        .bind(realm_id)
+        .bind(group_id)
+        .bind(after_username)
+        .bind(max.max(0))
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -1356,19 +1480,62 @@ mod tests {
     }
 
     #[test]
-    fn conditions_bind_values_in_order() {
+    fn search_is_one_indexed_arm_per_column() {
         let mut sql = Sql::new("");
         let q = UserQuery {
             any: Some(TextFilter::new("a", Match::Prefix)),
             enabled: Some(true),
             ..Default::default()
         };
-        user_conditions(&mut sql, "r1", &q);
-        assert_eq!(sql.binds.len(), 6);
-        assert!(sql.text.contains("u.realm_id = $1"));
-        assert!(sql.text.contains("LOWER(u.username) LIKE $2 ESCAPE '\\'"));
-        assert!(sql.text.contains("LOWER(u.last_name) LIKE $5"));
-        assert!(sql.text.contains("u.enabled = $6"));
-        assert!(sql.text.contains("service_account_client_id IS NULL"));
+        let m = user_matches(&mut sql, Backend::Sqlite, "r1", &q);
+        // per arm: realm, enabled, (low, high, pattern)
+        assert_eq!(sql.binds.len(), 4 * 5);
+        assert_eq!(m.matches(" UNION ").count(), 3);
+        assert!(m.contains("u.realm_id = $1"));
+        assert!(m.contains("u.enabled = $2"));
+        assert!(
+            m.contains("(u.username >= $3 AND u.username < $4 AND u.username LIKE $5 ESCAPE '\\')")
+        );
+        assert!(m.contains("LOWER(u.last_name) >= $18"));
+        assert_eq!(m.matches("service_account_client_id IS NULL").count(), 4);
+        assert!(!m.contains("COLLATE"));
+
+        // Infix cannot use an index: one scan with OR.
+        let mut sql = Sql::new("");
+        let q = UserQuery {
+            any: Some(TextFilter::new("a", Match::Infix)),
+            ..Default::default()
+        };
+        let m = user_matches(&mut sql, Backend::Sqlite, "r1", &q);
+        assert!(!m.contains("UNION"));
+        assert_eq!(m.matches(" OR ").count(), 3);
+    }
+
+    #[test]
+    fn prefixes_are_ranges_compared_bytewise_on_postgres() {
+        let mut sql = Sql::new("");
+        let q = UserQuery {
+            username: Some(TextFilter::new("Al", Match::Prefix)),
+            email: Some(TextFilter::new("A@B.c", Match::Exact)),
+            first_name: Some(TextFilter::new("x", Match::Infix)),
+            ..Default::default()
+        };
+        let conds = user_conditions(&mut sql, Backend::Postgres, "r1", &q).join(" AND ");
+        assert!(conds.contains("u.username COLLATE \"C\" >= $2"));
+        assert!(conds.contains("u.email COLLATE \"C\" = $5"));
+        assert!(conds.contains("LOWER(u.first_name) LIKE $6"));
+        let texts: Vec<Option<String>> = sql
+            .binds
+            .iter()
+            .map(|v| match v {
+                V::T(t) => t.clone(),
+                V::I(_) => None,
+            })
+            .collect();
+        assert_eq!(texts[1].as_deref(), Some("al"));
+        assert_eq!(texts[2].as_deref(), Some("al\u{10FFFF}"));
+        assert_eq!(texts[3].as_deref(), Some("al%"));
+        assert_eq!(texts[4].as_deref(), Some("a@b.c"));
+        assert_eq!(texts[5].as_deref(), Some("%x%"));
     }
 }

@@ -72,6 +72,19 @@ impl ConnectOptions {
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// What only one of the databases needs (indexes using a collation or covering columns the
+/// other spells differently). Applied after [`MIGRATOR`] and tracked in a table of their own,
+/// so neither set sees the other's versions as unknown; versions start at 10000 (PostgreSQL)
+/// and 20000 (SQLite) to keep them apart for a reader.
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate::Migrator {
+    table_name: std::borrow::Cow::Borrowed("_sqlx_migrations_postgres"),
+    ..sqlx::migrate!("./migrations-postgres")
+};
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate::Migrator {
+    table_name: std::borrow::Cow::Borrowed("_sqlx_migrations_sqlite"),
+    ..sqlx::migrate!("./migrations-sqlite")
+};
+
 impl Store {
     /// Connect, create what is missing (SQLite file, PostgreSQL schema) and apply migrations.
     pub async fn connect(opts: &ConnectOptions) -> Result<Store> {
@@ -175,6 +188,13 @@ impl Store {
         let pool = pool.connect_with(connect_opts).await?;
         MIGRATOR
             .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        let own = match backend {
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+        };
+        own.run(&pool)
             .await
             .map_err(|e| StoreError::Migration(e.to_string()))?;
         Ok(Store { pool, backend })

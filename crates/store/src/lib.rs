@@ -115,6 +115,13 @@ impl Store {
         Ok(())
     }
 
+    /// Refresh the planner's statistics (`ANALYZE`, the same statement on both databases):
+    /// after a large import, so that the first searches already use the right indexes.
+    pub async fn analyze(&self) -> Result<()> {
+        sqlx::query("ANALYZE").execute(&self.pool).await?;
+        Ok(())
+    }
+
     pub fn pool_stats(&self) -> PoolStats {
         PoolStats {
             size: self.pool.size(),

@@ -526,6 +526,24 @@ async fn group_tree_children_members_and_counts(store: Store) {
         .await
         .unwrap();
     assert_eq!(usernames(&page), ["bob"]);
+    // Keyset paging continues after a username, whatever the offset would have been.
+    let next = store
+        .group_members_after(&realm.id, &admins, "bob", 5)
+        .await
+        .unwrap();
+    assert_eq!(usernames(&next), ["carol"]);
+    let from_start = store
+        .group_members_after(&realm.id, &admins, "", 2)
+        .await
+        .unwrap();
+    assert_eq!(usernames(&from_start), ["alice", "bob"]);
+    assert!(
+        store
+            .group_members_after(&realm.id, &admins, "carol", 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // A user's groups; join and leave.
     let bob = user_id(&store, &realm, "bob").await;

@@ -281,7 +281,10 @@ pub async fn add_child(
 }
 
 /// GET `/groups/{id}/members` (`first`, `max` default 100, `briefRepresentation` default
-/// false): cut by the database, never the whole membership.
+/// false): cut by the database, never the whole membership. A client walking the group
+/// (`first` += `max`) gets each next page by a seek past the last username it was sent
+/// (a cursor kept for a minute), so deep pages cost what the first one does; any other
+/// `first` is counted off as an offset.
 pub async fn members(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -296,7 +299,26 @@ pub async fn members(
         .map_err(bad_param)?
         .unwrap_or(false);
     let g = find(&s, &c, &id).await?;
-    let users = db(s.store.group_members(&c.realm.id, &g.group.id, page).await)?;
+    let cursor = (page.first > 0)
+        .then(|| {
+            s.caches
+                .member_cursors
+                .get(&(g.group.id.clone(), page.first))
+        })
+        .flatten();
+    let users = match cursor {
+        Some(after) => db(s
+            .store
+            .group_members_after(&c.realm.id, &g.group.id, &after, page.max)
+            .await)?,
+        None => db(s.store.group_members(&c.realm.id, &g.group.id, page).await)?,
+    };
+    if let Some(last) = users.last() {
+        let next = page.first.saturating_add(users.len() as i64);
+        s.caches
+            .member_cursors
+            .insert((g.group.id.clone(), next), last.user.username.clone());
+    }
     http::ok(
         users
             .iter()
