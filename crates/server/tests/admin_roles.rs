@@ -62,9 +62,14 @@ struct Env {
 }
 
 fn start() -> Env {
+    start_with(&[])
+}
+
+fn start_with(extra: &[String]) -> Env {
     let w = Workdir::new();
     w.write("data/import/acme-realm.json", &acme_realm());
-    let args = ["start-dev", "--import-realm", "--http-relative-path=/auth"];
+    let mut args = vec!["start-dev", "--import-realm", "--http-relative-path=/auth"];
+    args.extend(extra.iter().map(String::as_str));
     let vars = [
         ("KC_BOOTSTRAP_ADMIN_USERNAME", BOSS.0),
         ("KC_BOOTSTRAP_ADMIN_PASSWORD", BOSS.1),
@@ -1497,4 +1502,81 @@ async fn sessions_listed_ended_and_refresh_refused() {
             .status,
         401
     );
+}
+
+/// The main paths once more on PostgreSQL: a composite client role through a group reaches the
+/// token, a cycle is refused, a user's logout ends its refresh token.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_role_journey_works_on_postgresql() {
+    let (jdbc, _schema) = pg_jdbc_with_fresh_schema();
+    let env = start_with(&[
+        "--db=postgres".to_string(),
+        format!("--db-url={jdbc}"),
+        "--db-username=postgres".to_string(),
+    ]);
+    let t = env.boss().await;
+    let api = env.client_uuid(&t, "api").await;
+    let roles = format!("/acme/clients/{api}/roles");
+    assert_eq!(
+        env.post(&roles, &t, json!({"name": "admin"})).await.status,
+        201
+    );
+    assert_eq!(
+        env.post(&roles, &t, json!({"name": "admin"})).await.status,
+        409
+    );
+    let read = env.role(&t, &format!("{roles}/read")).await;
+    let admin = env.role(&t, &format!("{roles}/admin")).await;
+    let comp = format!("{roles}/admin/composites");
+    assert_eq!(env.post(&comp, &t, json!([read])).await.status, 204);
+    let cycle = env
+        .post(
+            &format!("{roles}/read/composites"),
+            &t,
+            json!([admin.clone()]),
+        )
+        .await;
+    assert_eq!(cycle.status, 400, "{}", cycle.body);
+    let audit = env.group_id(&t, "audit").await;
+    assert_eq!(
+        env.post(
+            &format!("/acme/groups/{audit}/role-mappings/clients/{api}"),
+            &t,
+            json!([admin])
+        )
+        .await
+        .status,
+        204
+    );
+    let bob = env.user_id(&t, "bob").await;
+    assert_eq!(
+        env.call(
+            "PUT",
+            &format!("/acme/users/{bob}/groups/{audit}"),
+            Some(&t),
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    let (s, body) = env.login("acme", "app", "bob", "bob-pw").await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(client_roles_in(&body, "api"), ["admin", "read"]);
+    let holders = env.get(&format!("{roles}/admin/groups"), &t).await;
+    assert_eq!(names(&holders.body, "name"), ["audit"]);
+    let sessions = env.get(&format!("/acme/users/{bob}/sessions"), &t).await;
+    assert_eq!(sessions.body.as_array().unwrap().len(), 1);
+    assert_eq!(
+        env.call("POST", &format!("/acme/users/{bob}/logout"), Some(&t), None)
+            .await
+            .status,
+        204
+    );
+    let (s, _) = env
+        .refresh("app", body["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(s, 400);
+    let creds = env.get(&format!("/acme/users/{bob}/credentials"), &t).await;
+    assert_eq!(creds.body[0]["type"], "password");
 }
