@@ -52,6 +52,24 @@ pub struct SessionView {
 /// Per client of a realm with sessions: (internal id, `clientId`, active client sessions).
 pub type ClientSessionCount = (String, String, i64);
 
+/// Which SSO sessions count as alive: refreshed after `last_refresh_after` and started after
+/// `started_after` (milliseconds; the caller subtracts the realm's idle timeout and maximum
+/// lifespan from now). Expired sessions stay stored until housekeeping purges them; listings
+/// and counts leave them out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveSince {
+    pub last_refresh_after: i64,
+    pub started_after: i64,
+}
+
+impl LiveSince {
+    /// Every stored session.
+    pub const ALL: LiveSince = LiveSince {
+        last_refresh_after: i64::MIN,
+        started_after: i64::MIN,
+    };
+}
+
 const SESSION_COLUMNS: &str = "us.id, us.realm_id, us.user_id, us.auth_time_s, us.started, us.last_refresh, us.remember_me, us.ip_address";
 
 impl Store {
@@ -396,35 +414,43 @@ impl Store {
             .collect()
     }
 
-    /// A user's SSO sessions in a realm with their clients, oldest first.
+    /// A user's live SSO sessions in a realm with their clients, oldest first.
     pub async fn user_session_views(
         &self,
         realm_id: &str,
         user_id: &str,
+        live: LiveSince,
     ) -> Result<Vec<SessionView>> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {SESSION_COLUMNS}, u.username FROM user_session us JOIN user_entity u ON u.id = us.user_id \
-             WHERE us.realm_id = $1 AND us.user_id = $2 ORDER BY us.started, us.id"
+             WHERE us.realm_id = $1 AND us.user_id = $2 AND us.last_refresh > $3 AND us.started > $4 \
+             ORDER BY us.started, us.id"
         )))
         .bind(realm_id)
         .bind(user_id)
+        .bind(live.last_refresh_after)
+        .bind(live.started_after)
         .fetch_all(&self.pool)
         .await?;
         self.with_clients(Self::session_rows(&rows)?).await
     }
 
-    /// A page of the SSO sessions a client takes part in, oldest first.
+    /// A page of the live SSO sessions a client takes part in, oldest first.
     pub async fn client_session_views(
         &self,
         client_uuid: &str,
+        live: LiveSince,
         page: Page,
     ) -> Result<Vec<SessionView>> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {SESSION_COLUMNS}, u.username FROM client_session cs \
              JOIN user_session us ON us.id = cs.user_session_id JOIN user_entity u ON u.id = us.user_id \
-             WHERE cs.client_id = $1 ORDER BY us.started, us.id LIMIT $2 OFFSET $3"
+             WHERE cs.client_id = $1 AND us.last_refresh > $2 AND us.started > $3 \
+             ORDER BY us.started, us.id LIMIT $4 OFFSET $5"
         )))
         .bind(client_uuid)
+        .bind(live.last_refresh_after)
+        .bind(live.started_after)
         .bind(page.max.max(0))
         .bind(page.first.max(0))
         .fetch_all(&self.pool)
@@ -432,24 +458,35 @@ impl Store {
         self.with_clients(Self::session_rows(&rows)?).await
     }
 
-    /// How many SSO sessions a client takes part in.
-    pub async fn count_client_sessions(&self, client_uuid: &str) -> Result<i64> {
-        Ok(
-            sqlx::query("SELECT COUNT(*) FROM client_session WHERE client_id = $1")
-                .bind(client_uuid)
-                .fetch_one(&self.pool)
-                .await?
-                .try_get(0)?,
+    /// How many live SSO sessions a client takes part in.
+    pub async fn count_client_sessions(&self, client_uuid: &str, live: LiveSince) -> Result<i64> {
+        Ok(sqlx::query(
+            "SELECT COUNT(*) FROM client_session cs JOIN user_session us ON us.id = cs.user_session_id \
+             WHERE cs.client_id = $1 AND us.last_refresh > $2 AND us.started > $3",
         )
+        .bind(client_uuid)
+        .bind(live.last_refresh_after)
+        .bind(live.started_after)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?)
     }
 
-    /// The realm's clients that have sessions, with how many, ordered by `clientId`.
-    pub async fn client_session_stats(&self, realm_id: &str) -> Result<Vec<ClientSessionCount>> {
+    /// The realm's clients that have live sessions, with how many, ordered by `clientId`.
+    pub async fn client_session_stats(
+        &self,
+        realm_id: &str,
+        live: LiveSince,
+    ) -> Result<Vec<ClientSessionCount>> {
         let rows = sqlx::query(
             "SELECT c.id, c.client_id, COUNT(*) FROM client_session cs JOIN client c ON c.id = cs.client_id \
-             WHERE c.realm_id = $1 GROUP BY c.id, c.client_id ORDER BY c.client_id",
+             JOIN user_session us ON us.id = cs.user_session_id \
+             WHERE c.realm_id = $1 AND us.last_refresh > $2 AND us.started > $3 \
+             GROUP BY c.id, c.client_id ORDER BY c.client_id",
         )
         .bind(realm_id)
+        .bind(live.last_refresh_after)
+        .bind(live.started_after)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -21,7 +21,7 @@ pub use admin::{
     GroupDetails, Match, NameTaken, Page, RoleDetails, TextFilter, UserConflict, UserDetails,
     UserQuery, escape_like,
 };
-pub use admin_roles::{ClientSessionCount, CompositeCycle, CredentialInfo, SessionView};
+pub use admin_roles::{ClientSessionCount, CompositeCycle, CredentialInfo, LiveSince, SessionView};
 pub use connect::{Backend, ConnectOptions, Target as DbTarget};
 pub use oidc::{CODE_RETENTION_MS, CodeRedemption, RefreshOutcome, SessionLifespans};
 

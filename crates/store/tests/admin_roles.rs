@@ -10,7 +10,8 @@ use portcullis_model::import::{BuildContext, build};
 use portcullis_model::records::*;
 use portcullis_model::repr::*;
 use portcullis_store::{
-    CompositeCycle, ConnectOptions, DbTarget, Match, NameTaken, Page, Store, StoreError, TextFilter,
+    CompositeCycle, ConnectOptions, DbTarget, LiveSince, Match, NameTaken, Page, Store, StoreError,
+    TextFilter,
 };
 
 struct Db {
@@ -552,7 +553,7 @@ async fn sessions_views_counts_and_logout(store: Store) {
     join(&store, &b1, &fx.app).await;
 
     let views = store
-        .user_session_views(&fx.realm.id, &alice.id)
+        .user_session_views(&fx.realm.id, &alice.id, LiveSince::ALL)
         .await
         .unwrap();
     assert_eq!(views.len(), 2);
@@ -568,30 +569,91 @@ async fn sessions_views_counts_and_logout(store: Store) {
     assert_eq!(views[1].clients, [(fx.app.id.clone(), "app".to_string())]);
     assert!(
         store
-            .user_session_views("x", &alice.id)
+            .user_session_views("x", &alice.id, LiveSince::ALL)
             .await
             .unwrap()
             .is_empty()
     );
 
-    let page = store.client_session_views(&fx.app.id, all()).await.unwrap();
+    let page = store
+        .client_session_views(&fx.app.id, LiveSince::ALL, all())
+        .await
+        .unwrap();
     let ids: Vec<&str> = page.iter().map(|v| v.session.id.as_str()).collect();
     assert_eq!(ids, [a1.id.as_str(), a2.id.as_str(), b1.id.as_str()]);
     let page = store
-        .client_session_views(&fx.app.id, Page { first: 2, max: 5 })
+        .client_session_views(&fx.app.id, LiveSince::ALL, Page { first: 2, max: 5 })
         .await
         .unwrap();
     assert_eq!(page.len(), 1);
     assert_eq!(page[0].username, "bob");
-    assert_eq!(store.count_client_sessions(&fx.app.id).await.unwrap(), 3);
-    assert_eq!(store.count_client_sessions(&fx.other.id).await.unwrap(), 1);
-    let stats = store.client_session_stats(&fx.realm.id).await.unwrap();
+    assert_eq!(
+        store
+            .count_client_sessions(&fx.app.id, LiveSince::ALL)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store
+            .count_client_sessions(&fx.other.id, LiveSince::ALL)
+            .await
+            .unwrap(),
+        1
+    );
+    let stats = store
+        .client_session_stats(&fx.realm.id, LiveSince::ALL)
+        .await
+        .unwrap();
     assert_eq!(
         stats,
         [
             (fx.app.id.clone(), "app".to_string(), 3),
             (fx.other.id.clone(), "other".to_string(), 1)
         ]
+    );
+
+    // Expired sessions (idle: refreshed too long ago; max: started too long ago) are left out.
+    let idle_cut = LiveSince {
+        last_refresh_after: 1_005,
+        started_after: i64::MIN,
+    };
+    let views = store
+        .user_session_views(&fx.realm.id, &alice.id, idle_cut)
+        .await
+        .unwrap();
+    assert_eq!(views.len(), 1);
+    assert_eq!(views[0].session.id, a2.id);
+    let max_cut = LiveSince {
+        last_refresh_after: i64::MIN,
+        started_after: 2_000,
+    };
+    let page = store
+        .client_session_views(&fx.app.id, max_cut, all())
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].session.id, b1.id);
+    assert_eq!(
+        store
+            .count_client_sessions(&fx.app.id, max_cut)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .count_client_sessions(&fx.other.id, idle_cut)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .client_session_stats(&fx.realm.id, max_cut)
+            .await
+            .unwrap(),
+        [(fx.app.id.clone(), "app".to_string(), 1)]
     );
 
     // One session of another realm's id is not found; of this realm it ends with its
@@ -609,7 +671,13 @@ async fn sessions_views_counts_and_logout(store: Store) {
             .await
             .unwrap()
     );
-    assert_eq!(store.count_client_sessions(&fx.app.id).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .count_client_sessions(&fx.app.id, LiveSince::ALL)
+            .await
+            .unwrap(),
+        2
+    );
 
     // Logging alice out ends both sessions and moves her notBefore (never backwards).
     assert_eq!(
@@ -635,7 +703,7 @@ async fn sessions_views_counts_and_logout(store: Store) {
     ));
     assert!(
         store
-            .client_session_stats(&fx.realm.id)
+            .client_session_stats(&fx.realm.id, LiveSince::ALL)
             .await
             .unwrap()
             .is_empty()

@@ -7,7 +7,8 @@
 //! all of the realm's) needs `manage-users`. Ending a session deletes it with its client
 //! sessions, so its refresh tokens and the access tokens bound to it (`sid`) stop working at
 //! once: the token endpoint and every bearer check read the session from the database.
-//! Logging a user out also moves the user's `notBefore` to now, as Keycloak does.
+//! Logging a user out also moves the user's `notBefore` to now, as Keycloak does. Listings and
+//! counts show live sessions only (expired ones are stored until housekeeping purges them).
 //! Offline sessions are not kept, so `offline` counts are always 0.
 
 use crate::admin::auth::Action;
@@ -19,11 +20,24 @@ use crate::app::AppState;
 use crate::oidc::http::now_ms;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
-use portcullis_store::SessionView;
+use portcullis_model::records::RealmRecord;
+use portcullis_store::{LiveSince, SessionView};
 use serde_json::{Map, Value, json};
 
 /// Default page size of `GET /clients/{id}/user-sessions` (Keycloak's).
 const DEFAULT_MAX: i64 = 100;
+
+/// The sessions alive now under the realm's idle timeout and maximum lifespan (the rule of
+/// `oidc::issue::session_alive`): expired ones wait for housekeeping but are not shown.
+fn live(realm: &RealmRecord) -> LiveSince {
+    let now = now_ms();
+    let idle = realm.sso_session_idle_timeout().max(1).saturating_mul(1000);
+    let max = realm.sso_session_max_lifespan().max(1).saturating_mul(1000);
+    LiveSince {
+        last_refresh_after: now.saturating_sub(idle),
+        started_after: now.saturating_sub(max),
+    }
+}
 
 /// Keycloak's UserSessionRepresentation.
 fn session_repr(v: &SessionView) -> Value {
@@ -56,7 +70,10 @@ pub async fn of_user(
 ) -> Answer {
     let c = context(&s, &headers, &realm, Action::ViewUsers).await?;
     let user = users::find(&s, &c, &id).await?;
-    let found = db(s.store.user_session_views(&c.realm.id, &user.user.id).await)?;
+    let found = db(s
+        .store
+        .user_session_views(&c.realm.id, &user.user.id, live(&c.realm))
+        .await)?;
     http::ok(found.iter().map(session_repr).collect::<Vec<_>>())
 }
 
@@ -96,7 +113,10 @@ pub async fn of_client(
         .page(DEFAULT_MAX)
         .map_err(bad_param)?;
     let client = role_refs::client(&s, &c.realm.id, &id).await?;
-    let found = db(s.store.client_session_views(&client.id, page).await)?;
+    let found = db(s
+        .store
+        .client_session_views(&client.id, live(&c.realm), page)
+        .await)?;
     http::ok(found.iter().map(session_repr).collect::<Vec<_>>())
 }
 
@@ -108,7 +128,10 @@ pub async fn client_count(
 ) -> Answer {
     let c = context(&s, &headers, &realm, Action::ViewClients).await?;
     let client = role_refs::client(&s, &c.realm.id, &id).await?;
-    let n = db(s.store.count_client_sessions(&client.id).await)?;
+    let n = db(s
+        .store
+        .count_client_sessions(&client.id, live(&c.realm))
+        .await)?;
     http::ok(json!({"count": n}))
 }
 
@@ -120,7 +143,10 @@ pub async fn stats(
     headers: HeaderMap,
 ) -> Answer {
     let c = context(&s, &headers, &realm, Action::ViewRealm).await?;
-    let found = db(s.store.client_session_stats(&c.realm.id).await)?;
+    let found = db(s
+        .store
+        .client_session_stats(&c.realm.id, live(&c.realm))
+        .await)?;
     http::ok(
         found
             .iter()
