@@ -1290,6 +1290,7 @@ async fn sessions_listed_ended_and_refresh_refused() {
     let (_, b1) = env.login("acme", "app", "bob", "bob-pw").await;
     let sid1 = a1["session_state"].as_str().unwrap().to_string();
     let sid2 = a2["session_state"].as_str().unwrap().to_string();
+    assert_ne!(sid1, sid2, "two logins, two sessions");
 
     let sessions = env.get(&format!("/acme/users/{alice}/sessions"), &t).await;
     assert_eq!(sessions.status, 200, "{}", sessions.body);
@@ -1460,7 +1461,6 @@ async fn sessions_listed_ended_and_refresh_refused() {
             .body,
         json!([])
     );
-    let _ = sid2;
     assert_eq!(
         env.call("POST", "/acme/users/nope/logout", Some(&t), None)
             .await
