@@ -1,7 +1,7 @@
-"""python-keycloak's KeycloakAdmin against Portcullis: the first slice of the admin REST API
-(realms, users, passwords, groups, realm roles and role mappings) as a provisioning script uses
-it, logged in as start-dev's development admin (admin / admin) on master's admin-cli; the
-changes show in tokens of realm `interop` at once."""
+"""python-keycloak's KeycloakAdmin against Portcullis: the admin REST API (realms, users,
+passwords, groups, realm and client roles, composites, user and group role mappings, sessions)
+as a provisioning script uses it, logged in as start-dev's development admin (admin / admin) on
+master's admin-cli; the changes show in tokens of realm `interop` at once."""
 
 import pytest
 from keycloak import KeycloakAdmin, KeycloakOpenID
@@ -98,6 +98,76 @@ def test_groups_roles_and_tokens(admin, oidc):
     with pytest.raises(KeycloakGetError) as gone:
         admin.get_group(child)
     assert gone.value.response_code == 404
+
+
+def test_client_roles_group_mappings_and_sessions(admin, oidc):
+    uid = admin.create_user({"username": "pk-roles", "enabled": True, "credentials": [
+        {"type": "password", "value": "pk-roles-pw", "temporary": False}]})
+    backend = admin.get_client_id(CLIENT)
+
+    # Client roles: create (name from Location), 409 on a duplicate, a composite of two.
+    assert admin.create_client_role(backend, {"name": "pk-app-admin",
+                                              "description": "made by python-keycloak"}) \
+        == "pk-app-admin"
+    with pytest.raises(KeycloakPostError) as duplicate:
+        admin.create_client_role(backend, {"name": "pk-app-admin"})
+    assert duplicate.value.response_code == 409
+    assert admin.create_client_role(backend, {"name": "pk-app-admin"}, skip_exists=True) \
+        == "pk-app-admin"
+    admin.create_client_role(backend, {"name": "pk-app-read"})
+    parent = admin.get_client_role(backend, "pk-app-admin")
+    assert parent["description"] == "made by python-keycloak"
+    assert parent["clientRole"] is True and parent["containerId"] == backend
+    admin.add_composite_client_roles_to_role(backend, "pk-app-admin",
+                                             [admin.get_client_role(backend, "pk-app-read")])
+    assert admin.get_client_role(backend, "pk-app-admin")["composite"] is True
+
+    # A client role for the user, directly; its composite's member comes with it.
+    admin.assign_client_role(uid, backend, [parent])
+    assert [r["name"] for r in admin.get_client_roles_of_user(uid, backend)] == ["pk-app-admin"]
+    assert {r["name"] for r in admin.get_composite_client_roles_of_user(uid, backend)} \
+        == {"pk-app-admin", "pk-app-read"}
+    assert "pk-app-admin" not in \
+        [r["name"] for r in admin.get_available_client_roles_of_user(uid, backend)]
+    assert [u["username"] for u in admin.get_client_role_members(backend, "pk-app-admin")] \
+        == ["pk-roles"]
+
+    # A realm role for a group the user joins: effective for the user through the group.
+    group = admin.create_group({"name": "pk-writers"})
+    admin.assign_group_realm_roles(group, [admin.get_realm_role("writer")])
+    assert [r["name"] for r in admin.get_group_realm_roles(group)] == ["writer"]
+    admin.group_user_add(uid, group)
+    assert {"writer", "reader"} <= \
+        {r["name"] for r in admin.get_composite_realm_roles_of_user(uid)}
+
+    tokens = oidc.token("pk-roles", "pk-roles-pw")
+    claims = oidc.decode_token(tokens["access_token"])
+    assert set(claims["resource_access"][CLIENT]["roles"]) >= {"pk-app-admin", "pk-app-read"}
+    assert {"writer", "reader"} <= set(claims["realm_access"]["roles"])
+
+    # The login is a session of the user with the client in it; logging the user out ends it
+    # and its refresh token.
+    sessions = admin.get_sessions(uid)
+    assert [s["id"] for s in sessions] == [tokens["session_state"]]
+    assert sessions[0]["clients"] == {backend: CLIENT}
+    assert sessions[0]["username"] == "pk-roles"
+    admin.user_logout(uid)
+    assert admin.get_sessions(uid) == []
+    with pytest.raises(KeycloakPostError) as refused:
+        oidc.refresh_token(tokens["refresh_token"])
+    assert refused.value.response_code == 400
+
+    # Taking the mappings away shows in the next token.
+    admin.delete_group_realm_roles(group, [admin.get_realm_role("writer")])
+    admin.delete_client_roles_of_user(uid, backend, [parent])
+    claims = oidc.decode_token(oidc.token("pk-roles", "pk-roles-pw")["access_token"])
+    assert "writer" not in claims.get("realm_access", {}).get("roles", [])
+    assert CLIENT not in claims.get("resource_access", {})
+
+    admin.delete_client_role(backend, "pk-app-admin")
+    admin.delete_client_role(backend, "pk-app-read")
+    admin.delete_group(group)
+    admin.delete_user(uid)
 
 
 def test_a_realm_user_without_admin_roles_is_refused(server):

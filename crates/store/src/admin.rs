@@ -107,7 +107,7 @@ impl TextFilter {
     }
 
     /// `LOWER(column) = $n` or `LOWER(column) LIKE $n ESCAPE '\'`, binding the value.
-    fn condition(&self, column: &str, sql: &mut Sql) -> String {
+    pub(crate) fn condition(&self, column: &str, sql: &mut Sql) -> String {
         let p = sql.bind(V::from(self.pattern()));
         match self.mode {
             Match::Exact => format!("LOWER({column}) = {p}"),
@@ -188,13 +188,13 @@ pub struct RoleDetails {
 }
 
 /// A statement under construction: text plus its bound values, numbered as they are added.
-struct Sql {
-    text: String,
+pub(crate) struct Sql {
+    pub(crate) text: String,
     binds: Vec<V>,
 }
 
 impl Sql {
-    fn new(text: impl Into<String>) -> Sql {
+    pub(crate) fn new(text: impl Into<String>) -> Sql {
         Sql {
             text: text.into(),
             binds: Vec::new(),
@@ -202,12 +202,12 @@ impl Sql {
     }
 
     /// Add a bound value; returns its placeholder.
-    fn bind(&mut self, v: V) -> String {
+    pub(crate) fn bind(&mut self, v: V) -> String {
         self.binds.push(v);
         format!("${}", self.binds.len())
     }
 
-    fn query(self) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+    pub(crate) fn query(self) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
         let mut q = sqlx::query(AssertSqlSafe(self.text));
         for v in self.binds {
             q = match v {
@@ -219,7 +219,7 @@ impl Sql {
     }
 }
 
-fn page_clause(sql: &mut Sql, page: Page) {
+pub(crate) fn page_clause(sql: &mut Sql, page: Page) {
     let limit = sql.bind(V::from(page.max.max(0)));
     let offset = sql.bind(V::from(page.first.max(0)));
     sql.text
@@ -309,9 +309,10 @@ fn user_matches(sql: &mut Sql, backend: Backend, realm_id: &str, q: &UserQuery) 
     }
 }
 
-const GROUP_COLUMNS: &str = "g.id, g.realm_id, g.parent_id, g.name, g.description, g.attributes";
+pub(crate) const GROUP_COLUMNS: &str =
+    "g.id, g.realm_id, g.parent_id, g.name, g.description, g.attributes";
 
-fn group_record(r: &sqlx::any::AnyRow) -> Result<GroupRecord> {
+pub(crate) fn group_record(r: &sqlx::any::AnyRow) -> Result<GroupRecord> {
     Ok(GroupRecord {
         id: r.try_get(0)?,
         realm_id: r.try_get(1)?,
@@ -323,10 +324,10 @@ fn group_record(r: &sqlx::any::AnyRow) -> Result<GroupRecord> {
 }
 
 /// Role columns plus a 0/1 composite flag, over `role r`.
-const ROLE_DETAILS: &str = "r.id, r.realm_id, r.client_id, r.name, r.description, r.attributes, \
+pub(crate) const ROLE_DETAILS: &str = "r.id, r.realm_id, r.client_id, r.name, r.description, r.attributes, \
      CASE WHEN EXISTS (SELECT 1 FROM role_composite rc WHERE rc.parent_id = r.id) THEN 1 ELSE 0 END";
 
-fn role_details(r: &sqlx::any::AnyRow) -> Result<RoleDetails> {
+pub(crate) fn role_details(r: &sqlx::any::AnyRow) -> Result<RoleDetails> {
     Ok(RoleDetails {
         role: role_record(r)?,
         composite: crate::flag(r.try_get(6)?),
@@ -384,7 +385,7 @@ impl Store {
     }
 
     /// Attributes and required actions of `users`, in two statements.
-    async fn with_details(&self, users: Vec<UserRecord>) -> Result<Vec<UserDetails>> {
+    pub(crate) async fn with_details(&self, users: Vec<UserRecord>) -> Result<Vec<UserDetails>> {
         let ids = ids_of(&users);
         let mut attributes: HashMap<String, Vec<(String, String)>> = HashMap::new();
         for r in self
@@ -690,7 +691,10 @@ impl Store {
     }
 
     /// Paths and sub-group counts of `groups` (two statements), order kept.
-    async fn group_details_of(&self, groups: Vec<GroupRecord>) -> Result<Vec<GroupDetails>> {
+    pub(crate) async fn group_details_of(
+        &self,
+        groups: Vec<GroupRecord>,
+    ) -> Result<Vec<GroupDetails>> {
         let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
         let mut paths: HashMap<String, String> = HashMap::new();
         for r in self

@@ -23,7 +23,7 @@ use zeroize::Zeroizing;
 pub const CODE_RETENTION_MS: i64 = 10 * 60 * 1000;
 
 /// Ids bound per `IN (...)` list: far below either database's parameter limit.
-const IN_CHUNK: usize = 500;
+pub(crate) const IN_CHUNK: usize = 500;
 
 /// The outcome of presenting a refresh token; see [`Store::use_refresh_token`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +68,7 @@ const CODE_COLUMNS: &str = "code_hash, realm_id, client_id, user_session_id, cli
 const AUTH_SESSION_COLUMNS: &str =
     "id, realm_id, client_id, request, user_id, csrf_token, created, expires_at";
 
-fn user_session_record(r: &sqlx::any::AnyRow) -> Result<UserSessionRecord> {
+pub(crate) fn user_session_record(r: &sqlx::any::AnyRow) -> Result<UserSessionRecord> {
     Ok(UserSessionRecord {
         id: r.try_get(0)?,
         realm_id: r.try_get(1)?,
