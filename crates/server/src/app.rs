@@ -114,7 +114,8 @@ pub fn router(state: AppState, opts: AppOptions) -> Router {
     if let Some((mstate, health)) = opts.legacy_observability {
         app = app.merge(management::router(mstate, health, &opts.relative_path));
     }
-    app.fallback(not_found)
+    let app = app
+        .fallback(not_found)
         .layer(axum::middleware::from_fn(telemetry::track_requests))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(
@@ -125,7 +126,39 @@ pub fn router(state: AppState, opts: AppOptions) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http());
+    // Routing sees the path after this rewrite (a layer inside the router would run after
+    // routing), hence the outer router that only forwards.
+    Router::new().fallback_service(
+        tower::ServiceBuilder::new()
+            .map_request(trim_admin_trailing_slash)
+            .service(app),
+    )
+}
+
+/// Admin API paths are matched with or without one trailing slash, as Keycloak's are: the
+/// official admin client creates users with `POST .../users/`.
+fn trim_admin_trailing_slash(mut req: axum::extract::Request) -> axum::extract::Request {
+    if let Some(uri) = without_admin_trailing_slash(req.uri()) {
+        *req.uri_mut() = uri;
+    }
+    req
+}
+
+/// The URI without its path's trailing slash, when it is an admin API path that has one.
+fn without_admin_trailing_slash(uri: &axum::http::Uri) -> Option<axum::http::Uri> {
+    let path = uri.path();
+    if !(path.len() > 1 && path.ends_with('/') && path.contains("/admin/realms")) {
+        return None;
+    }
+    let trimmed = &path[..path.len() - 1];
+    let pq = match uri.query() {
+        Some(q) => format!("{trimmed}?{q}"),
+        None => trimmed.to_string(),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = pq.parse().ok();
+    axum::http::Uri::from_parts(parts).ok()
 }
 
 async fn welcome() -> Response {
@@ -185,4 +218,29 @@ async fn not_found() -> Response {
         axum::Json(json!({"error": "Unable to find matching target resource method"})),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_admin_trailing_slash;
+
+    fn trim(s: &str) -> Option<String> {
+        without_admin_trailing_slash(&s.parse().expect("uri")).map(|u| u.to_string())
+    }
+
+    #[test]
+    fn admin_paths_lose_one_trailing_slash() {
+        assert_eq!(
+            trim("/auth/admin/realms/r/users/").as_deref(),
+            Some("/auth/admin/realms/r/users")
+        );
+        assert_eq!(
+            trim("/admin/realms/?briefRepresentation=true").as_deref(),
+            Some("/admin/realms?briefRepresentation=true")
+        );
+        assert_eq!(trim("/auth/admin/realms/r/users"), None);
+        assert_eq!(trim("/auth/"), None);
+        assert_eq!(trim("/auth/realms/r/account/"), None);
+        assert_eq!(trim("/"), None);
+    }
 }
