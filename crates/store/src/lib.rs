@@ -11,6 +11,7 @@
 mod admin;
 mod bulk;
 mod connect;
+mod console;
 mod keys;
 mod oidc;
 mod realm;
@@ -21,6 +22,7 @@ pub use admin::{
     UserQuery, escape_like,
 };
 pub use connect::{Backend, ConnectOptions, Target as DbTarget};
+pub use console::{GroupNode, RoleNode, SessionListing};
 pub use oidc::{CODE_RETENTION_MS, CodeRedemption, RefreshOutcome, SessionLifespans};
 
 use sqlx::AnyPool;
