@@ -68,8 +68,9 @@ export async function adminToken() {
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: ADMIN, password: PASSWORD }),
   });
-  assert.equal(r.status, 200, `admin token: ${await r.text()}`);
-  token = (await r.json()).access_token;
+  const body = await r.json();
+  assert.equal(r.status, 200, `admin token: ${JSON.stringify(body)}`);
+  token = body.access_token;
   return token;
 }
 

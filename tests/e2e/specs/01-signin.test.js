@@ -51,7 +51,7 @@ test('console pages carry the security headers', async () => {
   assert.equal(h['x-frame-options'], 'DENY');
   assert.equal(h['referrer-policy'], 'no-referrer');
   assert.equal(h['cache-control'], 'no-store');
-  const cookies = await b.context.cookies(CONSOLE);
+  const cookies = await b.context.cookies(`${CONSOLE}/`);
   const session = cookies.find((c) => c.name === 'PORTCULLIS_CONSOLE');
   assert.ok(session, 'session cookie');
   assert.equal(session.httpOnly, true);

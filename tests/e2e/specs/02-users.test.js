@@ -52,7 +52,7 @@ test('search users (paginated list)', async () => {
 test('edit a user: profile fields, enabled, email verified', async () => {
   const { page } = b;
   await page.goto(`${users}?search=e2e-alice`);
-  await page.click('text=e2e-alice');
+  await page.click('#users a:text-is("e2e-alice")');
   await page.fill('#firstName', 'Alicia');
   await page.check('#emailVerified');
   await page.uncheck('#enabled');
