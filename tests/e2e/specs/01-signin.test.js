@@ -38,6 +38,7 @@ test('the realm overview shows settings and counts', async () => {
   assert.equal(await page.locator('h1').textContent(), 'Realm myrealm');
   assert.match(await page.locator('main').textContent(), /My Realm/);
   assert.match(await page.locator('main').textContent(), /\d+ users/);
+  assert.match(await page.locator('main').textContent(), /4 groups/);
   await shot(page, '03-realm-overview');
 });
 

@@ -1,7 +1,7 @@
 // Users: search, create, edit, reset password, groups, realm role mapping, sessions.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { browser, signIn, shot, flash, api, userByName, passwordLogin, CONSOLE } from '../helpers.js';
+import { browser, signIn, shot, flash, api, adminToken, userByName, passwordLogin, CONSOLE, BASE } from '../helpers.js';
 
 let b;
 const users = `${CONSOLE}/realms/myrealm/users`;
@@ -149,4 +149,29 @@ test("see a user's session and sign it out", async () => {
     body: new URLSearchParams({ grant_type: 'refresh_token', client_id: 'admin-cli', refresh_token: login.body.refresh_token }),
   });
   assert.equal(r.status, 400);
+});
+
+test('the users list is paginated', async () => {
+  const { page } = b;
+  for (let i = 0; i < 21; i++) {
+    const r = await fetch(`${BASE}/admin/realms/myrealm/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await adminToken()}` },
+      body: JSON.stringify({ username: `e2e-page-${String(i).padStart(2, '0')}`, enabled: true }),
+    });
+    assert.equal(r.status, 201);
+  }
+  await page.goto(`${users}?search=e2e-page`);
+  assert.equal(await page.locator('#users tbody tr').count(), 20);
+  assert.match(await page.locator('#user-count').textContent(), /21 users/);
+  await page.click('a[rel="next"]');
+  assert.equal(new URL(page.url()).searchParams.get('first'), '20');
+  assert.deepEqual(await page.locator('#users tbody td:first-child').allTextContents(), ['e2e-page-20']);
+  await shot(page, '16-users-page-2');
+  await page.click('a[rel="prev"]');
+  assert.equal(await page.locator('#users tbody tr').count(), 20);
+  // A bad page position is a clear 400, not a crash.
+  const bad = await page.goto(`${users}?first=-3`);
+  assert.equal(bad.status(), 400);
+  assert.match(await page.locator('#error-message').textContent(), /whole number/);
 });
