@@ -14,6 +14,7 @@ test('the master realm lists the console\'s own session; another session can be 
   await page.goto(`${CONSOLE}/realms/master/sessions`);
   const rows = page.locator('#sessions tbody tr');
   assert.ok(await rows.count() >= 2);
+  assert.equal(await page.locator('#sessions .badge:text-is("this console")').count(), 1);
   await shot(page, '50-sessions');
   const before = await rows.count();
   // Newest first: the password-grant session is on top.

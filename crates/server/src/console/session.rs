@@ -80,6 +80,8 @@ pub struct Tokens {
 /// One signed-in administrator.
 pub struct Session {
     pub username: String,
+    /// The SSO session this console session rides on (the ID token's `sid`).
+    pub sid: Option<String>,
     pub csrf: String,
     pub tokens: tokio::sync::Mutex<Tokens>,
     flash: Mutex<Option<Flash>>,
@@ -350,6 +352,7 @@ pub async fn callback(
         sha256_b64(&cookie),
         Arc::new(Session {
             username,
+            sid: claims.get("sid").and_then(Value::as_str).map(str::to_owned),
             csrf: http::random_token(&c.app, 32),
             tokens: tokio::sync::Mutex::new(tokens),
             flash: Mutex::new(None),

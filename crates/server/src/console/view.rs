@@ -154,6 +154,7 @@ impl Admin {
             base => c.prefix.as_str(),
             csrf => self.session.csrf.as_str(),
             me => self.session.username.as_str(),
+            console_sid => self.session.sid.as_deref(),
             flash => self.take_flash().map(|f| Value::from(minijinja::value::Serde(f))),
             realm => realm,
             realm_base => realm_base,
