@@ -202,7 +202,14 @@ pub async fn groups(admin: Admin, Path((realm, id)): Path<(String, String)>) -> 
             user_api(&realm, &id)
         ))
         .await?;
-    let candidates = all_groups(&admin, &realm).await?;
+    let joined: Vec<&str> = member_of
+        .as_array()
+        .map(|a| a.iter().filter_map(|g| g["id"].as_str()).collect())
+        .unwrap_or_default();
+    let candidates = all_groups(&admin, &realm).await?.map(|mut all| {
+        all.retain(|g| g["id"].as_str().is_some_and(|id| !joined.contains(&id)));
+        all
+    });
     Ok(admin.page(
         "user-groups.html",
         Some(&realm),
@@ -297,9 +304,10 @@ pub async fn sessions(admin: Admin, Path((realm, id)): Path<(String, String)>) -
         .user_sessions_of_user(&id)
         .await
         .map_err(|_| admin.internal())?;
+    let now = crate::oidc::http::now_ms();
     let rows: Vec<Value> = list
         .iter()
-        .filter(|s| s.realm_id == ctx.realm.id)
+        .filter(|s| crate::oidc::issue::session_alive(&ctx.realm, s, now))
         .map(|s| {
             json!({
                 "id": s.id,
