@@ -413,10 +413,18 @@ impl Admin {
             ("refresh_token", t.refresh.as_str()),
             ("client_id", SECURITY_ADMIN_CONSOLE_CLIENT),
         ];
-        let answer = super::api::token_request(&self.console, &self.forward, self.peer, &form)
+        let answer = match super::api::token_request(&self.console, &self.forward, self.peer, &form)
             .await
-            .ok()
-            .and_then(|a| tokens_of(&a));
+        {
+            Ok(a) => tokens_of(&a),
+            Err(e) => {
+                tracing::info!(user = %self.session.username, error = %format!("{e:#}"), "console token refresh refused; the console signs in again");
+                None
+            }
+        };
+        if answer.is_some() {
+            tracing::debug!(user = %self.session.username, "console tokens refreshed");
+        }
         match answer {
             Some(mut fresh) => {
                 if fresh.id_token.is_empty() {
