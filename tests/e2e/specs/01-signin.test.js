@@ -2,7 +2,7 @@
 // the security headers, and logout through master's RP-initiated logout.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { browser, signIn, shot, CONSOLE, BASE, ADMIN } from '../helpers.js';
+import { browser, signIn, shot, CONSOLE, BASE, ADMIN, PASSWORD } from '../helpers.js';
 
 let b;
 before(async () => { b = await browser(); });
@@ -92,6 +92,11 @@ test('logout ends the console session and the SSO session', async () => {
   assert.equal(new URL(page.url()).pathname, '/auth/realms/master/protocol/openid-connect/auth');
   await shot(page, '06-after-logout');
   // The old console pages now ask for a login again.
-  await page.goto(`${CONSOLE}/realms/myrealm/users`);
+  await page.goto(`${CONSOLE}/realms/myrealm/users?search=admin`);
   assert.equal(await page.locator('#kc-form-login').count(), 1);
+  // Signing in again comes back to the page that was asked for.
+  await page.fill('#username', ADMIN);
+  await page.fill('#password', PASSWORD);
+  await Promise.all([page.waitForURL(/\/console\/realms\/myrealm\/users\?search=admin$/), page.click('#kc-login')]);
+  assert.equal(await page.locator('h1').textContent(), 'Users');
 });

@@ -261,8 +261,14 @@ impl FromRequestParts<Console> for Admin {
                 https,
             }),
             None if parts.method == Method::GET || parts.method == Method::HEAD => {
-                let path = parts.uri.path();
-                let return_to = match parts.uri.query() {
+                // The URI as the browser sent it (a nested router sees it without the
+                // relative path).
+                let uri = parts
+                    .extensions
+                    .get::<axum::extract::OriginalUri>()
+                    .map_or(&parts.uri, |o| &o.0);
+                let path = uri.path();
+                let return_to = match uri.query() {
                     Some(q) if path.starts_with(&c.prefix) => format!("{path}?{q}"),
                     _ if path.starts_with(&c.prefix) => path.to_owned(),
                     _ => c.cookie_path(),
