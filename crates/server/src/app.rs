@@ -101,6 +101,7 @@ pub fn router(state: AppState, opts: AppOptions) -> Router {
         .route("/realms/{realm}", get(realm_root))
         .merge(crate::oidc::routes())
         .merge(crate::admin::routes())
+        .merge(crate::console::routes(state.clone()))
         .with_state(state);
     let mut app = if opts.relative_path == "/" {
         realm_routes

@@ -2,7 +2,7 @@
 //! integration tests and benchmarks can start the real server in-process or as a process.
 //!
 //! Module map: `config` (kc.sh-style options), `run` (the commands), `app` (public HTTP
-//! routes), `admin` (the admin REST API), `management` (health and metrics port), `realms` (import/export I/O),
+//! routes), `admin` (the admin REST API), `console` (the web admin console), `management` (health and metrics port), `realms` (import/export I/O),
 //! `bootstrap` (first admin), `telemetry` (logs, metrics), `error` (5xx answers).
 
 // Handlers answer early with a ready `Response` as the error of a helper (`Result<T, Response>`);
@@ -14,6 +14,7 @@ pub mod app;
 pub mod bootstrap;
 pub mod cache;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod housekeeping;
 pub mod management;

@@ -12,6 +12,7 @@ mod admin;
 mod admin_roles;
 mod bulk;
 mod connect;
+mod console;
 mod keys;
 mod oidc;
 mod realm;
@@ -23,6 +24,7 @@ pub use admin::{
 };
 pub use admin_roles::{ClientSessionCount, CompositeCycle, CredentialInfo, LiveSince, SessionView};
 pub use connect::{Backend, ConnectOptions, Target as DbTarget};
+pub use console::{GroupNode, RoleNode, SessionListing};
 pub use oidc::{CODE_RETENTION_MS, CodeRedemption, RefreshOutcome, SessionLifespans};
 
 use sqlx::AnyPool;

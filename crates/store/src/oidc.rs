@@ -61,7 +61,7 @@ pub struct SessionLifespans {
     pub remember_me_max_ms: i64,
 }
 
-const USER_SESSION_COLUMNS: &str =
+pub(crate) const USER_SESSION_COLUMNS: &str =
     "id, realm_id, user_id, auth_time_s, started, last_refresh, remember_me, ip_address";
 const CLIENT_SESSION_COLUMNS: &str = "id, user_session_id, client_id, scope, redirect_uri, started, refresh_generation, refresh_uses";
 const CODE_COLUMNS: &str = "code_hash, realm_id, client_id, user_session_id, client_session_id, redirect_uri, scope, nonce, code_challenge, code_challenge_method, auth_time_s, expires_at, used_at, acr";

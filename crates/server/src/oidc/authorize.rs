@@ -197,7 +197,7 @@ async fn auth_inner(
     }
     if portcullis_model::redirect::match_redirect_uri(
         client.redirect_uris(),
-        client.repr.root_url.as_deref(),
+        crate::oidc::root_url(&client, &fe.urls).as_deref(),
         &redirect_uri,
     )
     .is_none()

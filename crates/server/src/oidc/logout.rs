@@ -99,7 +99,7 @@ async fn api_logout(
 }
 
 /// The post-logout redirect URIs a client registered (`+` = its redirect URIs).
-fn post_logout_uri_allowed(client: &ClientRecord, uri: &str) -> bool {
+fn post_logout_uri_allowed(client: &ClientRecord, root_url: Option<&str>, uri: &str) -> bool {
     let configured = client.attribute("post.logout.redirect.uris").unwrap_or("");
     let mut list: Vec<String> = Vec::new();
     for entry in configured
@@ -113,8 +113,7 @@ fn post_logout_uri_allowed(client: &ClientRecord, uri: &str) -> bool {
             list.push(entry.to_owned());
         }
     }
-    portcullis_model::redirect::match_redirect_uri(&list, client.repr.root_url.as_deref(), uri)
-        .is_some()
+    portcullis_model::redirect::match_redirect_uri(&list, root_url, uri).is_some()
 }
 
 async fn browser_logout(
@@ -169,7 +168,7 @@ async fn browser_logout(
                 "Either the parameter client_id or id_token_hint is required when post_logout_redirect_uri is used.",
             ));
         };
-        if !post_logout_uri_allowed(c, uri) {
+        if !post_logout_uri_allowed(c, crate::oidc::root_url(c, &fe.urls).as_deref(), uri) {
             return Ok(page_error(s, fe, "Invalid redirect uri"));
         }
     }

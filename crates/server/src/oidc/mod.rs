@@ -111,3 +111,16 @@ pub fn request_info(headers: &HeaderMap) -> RequestInfo {
 pub fn urls(state: &AppState, headers: &HeaderMap, realm: &str) -> RealmUrls {
     portcullis_oidc::urls::realm_urls(&state.hostname, &request_info(headers), realm)
 }
+
+/// A client's `rootUrl` with Keycloak's placeholders resolved: `${authBaseUrl}` and
+/// `${authAdminUrl}` (the built-in `account-console` and `security-admin-console` clients use
+/// them) become this request's frontend base URL, so their relative redirect URIs match.
+pub fn root_url(
+    client: &portcullis_model::records::ClientRecord,
+    urls: &RealmUrls,
+) -> Option<String> {
+    client.repr.root_url.as_deref().map(|r| {
+        r.replace("${authBaseUrl}", &urls.frontend_base)
+            .replace("${authAdminUrl}", &urls.frontend_base)
+    })
+}
