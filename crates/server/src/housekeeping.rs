@@ -1,5 +1,6 @@
-//! Background housekeeping: expired authorization codes, logins in progress, revoked token ids
-//! and SSO sessions past their realm's lifespans are deleted in bounded batches (REL-8), and
+//! Background housekeeping: expired authorization codes, logins in progress, revoked token ids,
+//! SSO sessions past their realm's lifespans and admin events older than the realm's
+//! `adminEventsExpiration` attribute are deleted in bounded batches (REL-8), and
 //! password-hashing memory kept for reuse is freed after a round without logins. Every
 //! node runs it; the store's purges are safe to run concurrently, and a failed round (a
 //! PostgreSQL deadlock victim, the database briefly away) is logged and retried next round.
@@ -43,6 +44,11 @@ pub async fn round(store: &Store) -> Result<u64, portcullis_store::StoreError> {
         let Some(realm) = store.get_realm(&name).await? else {
             continue;
         };
+        if let Some(expiry) = crate::admin::events::admin_events_expiry_ms(&realm.settings) {
+            total += store
+                .delete_admin_events(&realm.id, Some(now.saturating_sub(expiry)))
+                .await?;
+        }
         let idle = realm.sso_session_idle_timeout().max(1) * 1000;
         let max = realm.sso_session_max_lifespan().max(1) * 1000;
         let lifespans = SessionLifespans {

@@ -9,6 +9,7 @@
 //! under PostgreSQL's advisory lock, so several nodes may start at once.
 
 mod admin;
+mod admin_clients;
 mod bulk;
 mod connect;
 mod keys;
@@ -20,6 +21,7 @@ pub use admin::{
     GroupDetails, Match, NameTaken, Page, RoleDetails, TextFilter, UserConflict, UserDetails,
     UserQuery, escape_like,
 };
+pub use admin_clients::{AdminEventQuery, AdminEventRecord, MapperOwner, path_pattern};
 pub use connect::{Backend, ConnectOptions, Target as DbTarget};
 pub use oidc::{CODE_RETENTION_MS, CodeRedemption, RefreshOutcome, SessionLifespans};
 

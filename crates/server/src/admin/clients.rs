@@ -1,4 +1,5 @@
-//! Clients: `GET/POST /clients`, `GET/PUT/DELETE /clients/{id}`, `GET/POST /clients/{id}/client-secret`.
+//! Clients: `GET/POST /clients`, `GET/PUT/DELETE /clients/{id}`, `GET/POST /clients/{id}/client-secret`,
+//! `GET /clients/{id}/service-account-user`.
 //!
 //! As in Keycloak: listing needs `query-clients` (or `view-clients`/`manage-clients`), reading
 //! one client or its secret needs `view-clients`, regenerating the secret or deleting `manage-clients`.
@@ -6,6 +7,7 @@
 
 use crate::admin::auth::Action;
 use crate::admin::http::{self, Answer};
+use crate::admin::mappers::{mapper_repr, validate_all};
 use crate::admin::params::{MAX_PAGE, Query};
 use crate::admin::{bad_param, context, db, realm_url, repr};
 use crate::app::AppState;
@@ -17,7 +19,7 @@ use portcullis_model::defaults::REALM_MANAGEMENT_CLIENT;
 use portcullis_model::import::generate_secret;
 use portcullis_model::records::{ClientRecord, ScopeLink, UserImage, UserRecord, new_id};
 use portcullis_model::repr::ClientRepresentation;
-use portcullis_store::{Match, NameTaken, TextFilter};
+use portcullis_store::{MapperOwner, Match, NameTaken, TextFilter};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -36,10 +38,29 @@ pub async fn list(
         .map_err(bad_param)?
         .map(|v| TextFilter::new(v, if infix { Match::Infix } else { Match::Exact }));
     let page = q.page(MAX_PAGE).map_err(bad_param)?;
-    let clients = db(s
-        .store
-        .clients_page(&c.realm.id, filter.as_ref(), page)
-        .await)?;
+    let clients = match (&filter, infix) {
+        // Exact lookup, as Keycloak's `getClientByClientId`: case-sensitive, then paged.
+        (Some(f), false) => db(s
+            .store
+            .clients_page(
+                &c.realm.id,
+                Some(f),
+                portcullis_store::Page {
+                    first: 0,
+                    max: MAX_PAGE,
+                },
+            )
+            .await)?
+        .into_iter()
+        .filter(|cl| cl.client_id == f.text)
+        .skip(page.first.max(0) as usize)
+        .take(page.max.max(0) as usize)
+        .collect(),
+        _ => db(s
+            .store
+            .clients_page(&c.realm.id, filter.as_ref(), page)
+            .await)?,
+    };
     http::ok(clients.iter().map(repr::client_repr).collect::<Vec<_>>())
 }
 
@@ -50,7 +71,78 @@ pub async fn get(
     headers: HeaderMap,
 ) -> Answer {
     let c = context(&s, &headers, &realm, Action::ViewClients).await?;
-    http::ok(repr::client_repr(&find(&s, &c.realm.id, &id).await?))
+    let client = find(&s, &c.realm.id, &id).await?;
+    let mappers = db(s.store.owner_mappers(MapperOwner::Client(&client.id)).await)?;
+    let mut rep = repr::client_repr(&client);
+    if !mappers.is_empty() {
+        rep.protocol_mappers = Some(mappers.iter().map(mapper_repr).collect());
+    }
+    http::ok(rep)
+}
+
+/// GET `/clients/{id}/service-account-user`: the client's service-account user; 400 when the
+/// client has no service account (as Keycloak). A client whose service account was switched on
+/// after its creation gets its user now, as Keycloak does.
+pub async fn service_account_user(
+    State(s): State<AppState>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Answer {
+    let c = context(&s, &headers, &realm, Action::ViewClients).await?;
+    let client = find(&s, &c.realm.id, &id).await?;
+    let user = match db(s.store.service_account_user(&client.id).await)? {
+        Some(u) => u,
+        None if client.service_accounts_enabled() => {
+            let image = service_account_image(&c.realm, &client);
+            match s.store.add_service_account(&image).await {
+                Ok(()) => {}
+                // Created by a concurrent request: read that one.
+                Err(portcullis_store::StoreError::Conflict(_)) => {}
+                Err(e) => return Err(crate::error::internal(e)),
+            }
+            s.caches.invalidate_config();
+            db(s.store.service_account_user(&client.id).await)?
+                .ok_or_else(|| http::not_found("User not found"))?
+        }
+        None => {
+            return Err(http::bad_request(&format!(
+                "Service account not enabled for the client '{}'",
+                client.client_id
+            )));
+        }
+    };
+    let details = db(s.store.user_details(&c.realm.id, &user.id).await)?
+        .ok_or_else(|| http::not_found("User not found"))?;
+    http::ok(repr::user_repr(&details, false, &c.access))
+}
+
+/// A client's service-account user (`service-account-{clientId}`), with the realm's default
+/// role.
+fn service_account_image(
+    realm: &portcullis_model::records::RealmRecord,
+    client: &ClientRecord,
+) -> UserImage {
+    UserImage {
+        user: UserRecord {
+            id: new_id(),
+            realm_id: realm.id.clone(),
+            username: format!("service-account-{}", client.client_id.to_lowercase()),
+            email: None,
+            first_name: None,
+            last_name: None,
+            enabled: true,
+            email_verified: false,
+            created_timestamp: crate::oidc::http::now_ms(),
+            not_before: 0,
+            federation_link: None,
+            service_account_client_id: Some(client.id.clone()),
+        },
+        attributes: Vec::new(),
+        required_actions: Vec::new(),
+        credentials: Vec::new(),
+        group_ids: Vec::new(),
+        role_ids: vec![realm.default_role_id.clone()],
+    }
 }
 
 async fn find(s: &AppState, realm_id: &str, id: &str) -> Result<ClientRecord, Response> {
@@ -120,8 +212,9 @@ pub async fn delete(
 
 /// POST `/clients`: 201 with `Location: .../clients/{id}`; 409 when the `clientId` is taken. A
 /// confidential client without a secret gets a generated one; the realm's default OpenID
-/// Connect client scopes are linked, and a service-account user is created when enabled.
-/// Protocol mappers in the body are not taken yet.
+/// Connect client scopes are linked, a service-account user is created when enabled, and the
+/// body's `protocolMappers` are stored (each checked as `POST .../protocol-mappers/models`
+/// checks it), all in one transaction.
 pub async fn create(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -167,6 +260,11 @@ pub async fn create(
         stored.protocol = Some("openid-connect".into());
     }
     let protocol = stored.protocol.clone().unwrap_or_default();
+    let mappers = validate_all(
+        rep.protocol_mappers.as_deref().unwrap_or(&[]),
+        &id,
+        &protocol,
+    )?;
     let service_account = stored.service_accounts_enabled.unwrap_or(false);
     let client = ClientRecord {
         id: id.clone(),
@@ -184,29 +282,9 @@ pub async fn create(
             default_scope,
         })
         .collect();
-    let account = service_account.then(|| UserImage {
-        user: UserRecord {
-            id: new_id(),
-            realm_id: c.realm.id.clone(),
-            username: format!("service-account-{}", client_id.to_lowercase()),
-            email: None,
-            first_name: None,
-            last_name: None,
-            enabled: true,
-            email_verified: false,
-            created_timestamp: crate::oidc::http::now_ms(),
-            not_before: 0,
-            federation_link: None,
-            service_account_client_id: Some(id.clone()),
-        },
-        attributes: Vec::new(),
-        required_actions: Vec::new(),
-        credentials: Vec::new(),
-        group_ids: Vec::new(),
-        role_ids: vec![c.realm.default_role_id.clone()],
-    });
+    let account = service_account.then(|| service_account_image(&c.realm, &client));
     db(s.store
-        .create_client(&client, &scopes, account.as_ref())
+        .create_client_with_mappers(&client, &scopes, account.as_ref(), &mappers)
         .await)?
     .map_err(|NameTaken| http::conflict(&format!("Client {client_id} already exists")))?;
     s.caches.invalidate_config();
