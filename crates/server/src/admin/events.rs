@@ -554,7 +554,9 @@ pub fn admin_events_expiry_ms(
 mod tests {
     use super::*;
 
-    fn c(m: Method, path: &str) -> Option<(&'static str, &'static str)> {
+    type Kinds = Option<(&'static str, &'static str)>;
+
+    fn c(m: Method, path: &str) -> Kinds {
         let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         classify(&m, &segs).map(|k| (k.operation, k.resource_type))
     }
@@ -562,7 +564,7 @@ mod tests {
     #[test]
     fn writes_are_classified_from_the_path() {
         use Method as M;
-        let cases: &[(Method, &str, Option<(&str, &str)>)] = &[
+        let cases: &[(Method, &str, Kinds)] = &[
             (M::POST, "users", Some(("CREATE", "USER"))),
             (M::PUT, "users/u1", Some(("UPDATE", "USER"))),
             (M::DELETE, "users/u1", Some(("DELETE", "USER"))),

@@ -176,12 +176,12 @@ pub async fn update(
 ) -> Answer {
     let c = context(&s, &headers, &realm, Action::ManageRealm).await?;
     let patch: Map<String, Value> = http::read_json(&headers, body).await?;
-    if let Some(v) = patch.get("realm").filter(|v| !v.is_null()) {
-        if v.as_str() != Some(c.realm.name.as_str()) {
-            return Err(http::bad_request(
-                "Renaming a realm is not supported: create a new realm instead",
-            ));
-        }
+    if let Some(v) = patch.get("realm").filter(|v| !v.is_null())
+        && v.as_str() != Some(c.realm.name.as_str())
+    {
+        return Err(http::bad_request(
+            "Renaming a realm is not supported: create a new realm instead",
+        ));
     }
     let enabled = match patch.get("enabled") {
         None | Some(Value::Null) => c.realm.enabled,
