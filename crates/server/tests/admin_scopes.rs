@@ -340,6 +340,13 @@ async fn client_scopes_crud_links_and_tokens() {
         .get(&format!("/acme/clients/{app}/default-client-scopes"), &t)
         .await;
     assert!(names(&g.body, "name").contains(&"reports".to_string()));
+    let g = env.get(&format!("/acme/clients/{app}"), &t).await;
+    assert!(
+        g.body["defaultClientScopes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("reports"))
+    );
     assert_eq!(env.alice(None).await["reports_claim"], "yes");
     // A new mapper on the scope reaches the token too.
     let g = env
@@ -493,6 +500,7 @@ async fn client_lookup_service_accounts_and_mappers_on_create() {
     // Lookup: clientId is exact and case-sensitive; search=true matches anywhere.
     let g = env.get("/acme/clients?clientId=app", &t).await;
     assert_eq!(names(&g.body, "clientId"), vec!["app"]);
+    assert!(g.body[0].get("protocolMappers").is_none());
     assert_eq!(
         env.get("/acme/clients?clientId=APP", &t).await.body,
         json!([])
@@ -532,6 +540,11 @@ async fn client_lookup_service_accounts_and_mappers_on_create() {
     let svc = id_from(&env, &g.location, "/acme/clients/");
     let g = env.get(&format!("/acme/clients/{svc}"), &t).await;
     assert_eq!(g.body["protocolMappers"][0]["name"], "svc_claim");
+    let g = env.get("/acme/clients?clientId=svc", &t).await;
+    assert_eq!(
+        g.body[0]["protocolMappers"][0]["config"]["claim.value"],
+        "on"
+    );
     let r = env
         .http
         .post(format!(

@@ -61,7 +61,26 @@ pub async fn list(
             .clients_page(&c.realm.id, filter.as_ref(), page)
             .await)?,
     };
-    http::ok(clients.iter().map(repr::client_repr).collect::<Vec<_>>())
+    // Each client with its protocol mappers, as Keycloak lists them (one query for the page).
+    let ids: Vec<String> = clients.iter().map(|cl| cl.id.clone()).collect();
+    let mappers = db(s.store.mappers_of(&ids).await)?;
+    http::ok(
+        clients
+            .iter()
+            .map(|cl| {
+                let mut rep = repr::client_repr(cl);
+                let own: Vec<_> = mappers
+                    .iter()
+                    .filter(|m| m.owner_id == cl.id)
+                    .map(mapper_repr)
+                    .collect();
+                if !own.is_empty() {
+                    rep.protocol_mappers = Some(own);
+                }
+                rep
+            })
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// GET `/clients/{id}` (the internal id).
@@ -77,6 +96,17 @@ pub async fn get(
     if !mappers.is_empty() {
         rep.protocol_mappers = Some(mappers.iter().map(mapper_repr).collect());
     }
+    // The names of its client scopes, as Keycloak shows them.
+    let linked = db(s.store.client_scopes_of(&client.id).await)?;
+    let names = |default_scope: bool| -> Vec<String> {
+        linked
+            .iter()
+            .filter(|(_, d)| *d == default_scope)
+            .map(|(sc, _)| sc.name.clone())
+            .collect()
+    };
+    rep.default_client_scopes = Some(names(true));
+    rep.optional_client_scopes = Some(names(false));
     http::ok(rep)
 }
 

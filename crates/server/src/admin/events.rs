@@ -229,7 +229,11 @@ pub fn split_path(path: &str) -> Option<(String, Vec<String>)> {
 /// The middleware that records admin events (see the module header).
 pub async fn record(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
-    if matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
+    // Reads are not events; without a bearer token the handler answers 401 and nothing is
+    // recorded, so the body is not buffered for anonymous callers.
+    if matches!(method, Method::GET | Method::HEAD | Method::OPTIONS)
+        || crate::oidc::http::bearer(req.headers()).is_none()
+    {
         return next.run(req).await;
     }
     let path = req.uri().path().to_owned();
