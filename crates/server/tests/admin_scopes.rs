@@ -113,13 +113,15 @@ async fn client_mappers_reach_tokens_and_refuse_bad_input() {
         g.body["errorMessage"],
         "Protocol mapper exists with same name"
     );
-    // Types tokens do not apply, missing names, unknown protocols, broken JSON: 400.
+    // Types tokens do not apply: Keycloak's 404 (checked first, even for an empty body);
+    // missing names, unknown protocols, broken JSON: 400.
     let mut bad = hardcoded("x", "1");
     bad["protocolMapper"] = json!("oidc-script-based-protocol-mapper");
-    assert_eq!(
-        env.post(&format!("{base}/models"), &t, bad).await.status,
-        400
-    );
+    let g = env.post(&format!("{base}/models"), &t, bad).await;
+    assert_eq!(g.status, 404);
+    assert_eq!(g.body["error"], "ProtocolMapper provider not found");
+    let g = env.post(&format!("{base}/models"), &t, json!({})).await;
+    assert_eq!(g.status, 404);
     let mut bad = hardcoded("x", "1");
     bad["name"] = json!("");
     assert_eq!(

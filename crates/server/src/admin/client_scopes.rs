@@ -118,6 +118,7 @@ pub async fn create(
         rep.protocol_mappers.as_deref().unwrap_or(&[]),
         &id,
         &protocol,
+        true,
     )?;
     let mut stored = rep.clone();
     stored.id = None;

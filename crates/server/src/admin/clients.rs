@@ -294,6 +294,7 @@ pub async fn create(
         rep.protocol_mappers.as_deref().unwrap_or(&[]),
         &id,
         &protocol,
+        true,
     )?;
     let service_account = stored.service_accounts_enabled.unwrap_or(false);
     let client = ClientRecord {

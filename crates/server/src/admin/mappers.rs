@@ -4,8 +4,9 @@
 //! `/clients/{id}` and `/client-scopes/{id}`.
 //!
 //! Reading needs `view-clients`, writing `manage-clients` (Keycloak governs client scopes with
-//! the client roles too). A mapper must name a type tokens apply ([`validate`]); a name used
-//! twice by one owner is a 409. Every write drops the configuration caches, so the next token
+//! the client roles too). A mapper must name a type tokens apply ([`validate`]; otherwise
+//! Keycloak's 404 `ProtocolMapper provider not found`); a name used twice by one owner is a
+//! 409. Every write drops the configuration caches, so the next token
 //! carries the change.
 
 use crate::admin::auth::Action;
@@ -78,43 +79,68 @@ pub fn mapper_repr(m: &ProtocolMapperRecord) -> ProtocolMapperRepresentation {
     }
 }
 
-/// Check a mapper representation and turn it into a record of `owner_id`: a name, a protocol
-/// this server knows (default: the owner's), and a mapper type tokens apply.
+/// Why a mapper representation is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MapperError {
+    /// The `protocolMapper` type is missing or not one this server implements: Keycloak's 404
+    /// `ProtocolMapper provider not found`, checked before anything else.
+    Provider,
+    /// Anything else (400).
+    Invalid(String),
+}
+
+impl MapperError {
+    pub fn response(&self) -> Response {
+        match self {
+            MapperError::Provider => http::not_found(PROVIDER_NOT_FOUND),
+            MapperError::Invalid(m) => http::bad_request(m),
+        }
+    }
+}
+
+const PROVIDER_NOT_FOUND: &str = "ProtocolMapper provider not found";
+
+/// Check a mapper representation and turn it into a record of `owner_id`: a mapper type tokens
+/// apply, a name, a protocol this server knows (default: the owner's, and the type's own).
 pub fn validate(
     rep: &ProtocolMapperRepresentation,
     owner_id: &str,
     owner_protocol: &str,
     id: Option<&str>,
-) -> Result<ProtocolMapperRecord, String> {
+) -> Result<ProtocolMapperRecord, MapperError> {
+    let mapper_type = rep
+        .protocol_mapper
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(MapperError::Provider)?;
+    let type_protocol = if portcullis_oidc::mappers::implemented(mapper_type) {
+        OIDC
+    } else if SAML_TYPES.contains(&mapper_type) {
+        SAML
+    } else {
+        return Err(MapperError::Provider);
+    };
     let name = rep
         .name
         .as_deref()
         .map(str::trim)
         .filter(|n| !n.is_empty())
-        .ok_or("Protocol mapper name is required")?;
+        .ok_or_else(|| MapperError::Invalid("Protocol mapper name is required".into()))?;
     if name.len() > 255 || name.chars().any(char::is_control) {
-        return Err(format!("Protocol mapper name '{name}' is not allowed"));
+        return Err(MapperError::Invalid(format!(
+            "Protocol mapper name '{name}' is not allowed"
+        )));
     }
     let protocol = rep
         .protocol
         .as_deref()
         .filter(|p| !p.is_empty())
         .unwrap_or(owner_protocol);
-    let mapper_type = rep
-        .protocol_mapper
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or("protocolMapper is required")?;
-    let known = match protocol {
-        OIDC => portcullis_oidc::mappers::implemented(mapper_type),
-        SAML => SAML_TYPES.contains(&mapper_type),
-        other => return Err(format!("Unknown protocol '{other}'")),
-    };
-    if !known {
-        return Err(format!(
-            "ProtocolMapper provider not found: '{mapper_type}' is not a {protocol} mapper type this server implements"
-        ));
+    if protocol != type_protocol {
+        return Err(MapperError::Invalid(format!(
+            "Mapper type '{mapper_type}' is not a {protocol} mapper"
+        )));
     }
     Ok(ProtocolMapperRecord {
         id: id
@@ -129,15 +155,28 @@ pub fn validate(
     })
 }
 
-/// Validate a list of mappers for one owner: each valid, names distinct.
+/// Validate a list of mappers for one owner: each valid, names distinct. `embedded`: the list
+/// is part of a client or client scope body, where an unknown type is a 400 naming the mapper
+/// (`add-models` answers Keycloak's 404 instead).
 pub fn validate_all(
     reps: &[ProtocolMapperRepresentation],
     owner_id: &str,
     owner_protocol: &str,
+    embedded: bool,
 ) -> Result<Vec<ProtocolMapperRecord>, Response> {
     let mut out: Vec<ProtocolMapperRecord> = Vec::with_capacity(reps.len());
     for rep in reps {
-        let m = validate(rep, owner_id, owner_protocol, None).map_err(|e| http::bad_request(&e))?;
+        let m = match validate(rep, owner_id, owner_protocol, None) {
+            Ok(m) => m,
+            Err(MapperError::Provider) if embedded => {
+                return Err(http::bad_request(&format!(
+                    "{PROVIDER_NOT_FOUND}: '{}' (protocol mapper '{}')",
+                    rep.protocol_mapper.as_deref().unwrap_or(""),
+                    rep.name.as_deref().unwrap_or("")
+                )));
+            }
+            Err(e) => return Err(e.response()),
+        };
         if out.iter().any(|o| o.name == m.name) {
             return Err(http::conflict(DUPLICATE));
         }
@@ -192,7 +231,7 @@ async fn create(
     let c = context(&s, &headers, &realm, Action::ManageClients).await?;
     let protocol = owner(&s, &c, kind, &id).await?;
     let rep: ProtocolMapperRepresentation = http::read_json(&headers, body).await?;
-    let m = validate(&rep, &id, &protocol, None).map_err(|e| http::bad_request(&e))?;
+    let m = validate(&rep, &id, &protocol, None).map_err(|e| e.response())?;
     store_new(&s, &c, kind, &id, std::slice::from_ref(&m)).await?;
     let base = crate::admin::realm_url(&s, &headers, &c.realm.name);
     let owner_path = match kind {
@@ -217,7 +256,7 @@ async fn add_many(
     let c = context(&s, &headers, &realm, Action::ManageClients).await?;
     let protocol = owner(&s, &c, kind, &id).await?;
     let reps: Vec<ProtocolMapperRepresentation> = http::read_json(&headers, body).await?;
-    let mappers = validate_all(&reps, &id, &protocol)?;
+    let mappers = validate_all(&reps, &id, &protocol, false)?;
     store_new(&s, &c, kind, &id, &mappers).await?;
     http::no_content()
 }
@@ -271,7 +310,7 @@ async fn update(
         config: rep.config.clone().or(Some(current.config.clone())),
         ..rep
     };
-    let m = validate(&merged, &id, &protocol, Some(&mapper)).map_err(|e| http::bad_request(&e))?;
+    let m = validate(&merged, &id, &protocol, Some(&mapper)).map_err(|e| e.response())?;
     match db(s.store.update_mapper(owner_ref(kind, &id), &m).await)? {
         Ok(true) => {}
         Ok(false) => return Err(http::not_found("Model not found")),
@@ -431,56 +470,7 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(ok.protocol, OIDC);
-        assert_eq!(ok.owner_id, "o");
-        assert!(
-            validate(
-                &rep(Some("c"), None, Some("oidc-script-based-protocol-mapper")),
-                "o",
-                OIDC,
-                None
-            )
-            .is_err()
-        );
-        assert!(validate(&rep(Some("c"), None, Some("nope")), "o", OIDC, None).is_err());
-        assert!(validate(&rep(None, None, Some("oidc-sub-mapper")), "o", OIDC, None).is_err());
-        assert!(
-            validate(
-                &rep(Some(" "), None, Some("oidc-sub-mapper")),
-                "o",
-                OIDC,
-                None
-            )
-            .is_err()
-        );
-        assert!(validate(&rep(Some("c"), None, None), "o", OIDC, None).is_err());
-        assert!(
-            validate(
-                &rep(Some("c"), Some("cas"), Some("oidc-sub-mapper")),
-                "o",
-                OIDC,
-                None
-            )
-            .is_err()
-        );
-        assert!(
-            validate(
-                &rep(Some("r"), None, Some("saml-role-list-mapper")),
-                "o",
-                SAML,
-                None
-            )
-            .is_ok()
-        );
-        assert!(
-            validate(
-                &rep(Some("r"), Some(SAML), Some("oidc-sub-mapper")),
-                "o",
-                OIDC,
-                None
-            )
-            .is_err()
-        );
+        assert_eq!((ok.protocol.as_str(), ok.owner_id.as_str()), (OIDC, "o"));
         let fixed = validate(
             &rep(Some("c"), None, Some("oidc-sub-mapper")),
             "o",
@@ -489,5 +479,43 @@ mod tests {
         )
         .unwrap();
         assert_eq!(fixed.id, "m1");
+        let saml = validate(
+            &rep(Some("r"), None, Some("saml-role-list-mapper")),
+            "o",
+            SAML,
+            None,
+        );
+        assert_eq!(saml.map(|m| m.protocol), Ok(SAML.to_string()));
+        // The provider is checked first, as Keycloak does: a 404 even without a name.
+        let provider = Err(MapperError::Provider);
+        for t in [
+            None,
+            Some(""),
+            Some("nope"),
+            Some("oidc-script-based-protocol-mapper"),
+        ] {
+            assert_eq!(
+                validate(&rep(None, None, t), "o", OIDC, None),
+                provider,
+                "{t:?}"
+            );
+        }
+        let invalid = |r: ProtocolMapperRepresentation, owner: &str| {
+            matches!(validate(&r, "o", owner, None), Err(MapperError::Invalid(_)))
+        };
+        assert!(invalid(rep(None, None, Some("oidc-sub-mapper")), OIDC));
+        assert!(invalid(rep(Some(" "), None, Some("oidc-sub-mapper")), OIDC));
+        assert!(invalid(
+            rep(Some("c"), Some("cas"), Some("oidc-sub-mapper")),
+            OIDC
+        ));
+        assert!(invalid(
+            rep(Some("r"), Some(SAML), Some("oidc-sub-mapper")),
+            OIDC
+        ));
+        assert!(invalid(
+            rep(Some("r"), None, Some("saml-role-list-mapper")),
+            OIDC
+        ));
     }
 }
