@@ -117,6 +117,10 @@ async fn realm_create_read_update_export_delete() {
     );
     let g = env.get("/beta/events/config", &t).await;
     assert_eq!(g.body["adminEventsEnabled"], true);
+    // Its creation is its first admin event (the body asked for admin events).
+    let g = env.get("/beta/admin-events", &t).await;
+    assert_eq!(g.body[0]["operationType"], "CREATE");
+    assert_eq!(g.body[0]["resourceType"], "REALM");
 
     // Update: settings change, a masked SMTP password keeps the stored one.
     let g = env

@@ -687,6 +687,24 @@ mod tests {
     }
 
     #[test]
+    fn admin_events_expire_by_the_realm_attribute() {
+        let mut rep = portcullis_model::repr::RealmRepresentation::default();
+        assert_eq!(admin_events_expiry_ms(&rep), None);
+        rep.events_expiration = Some(60);
+        assert_eq!(admin_events_expiry_ms(&rep), None, "user events only");
+        for (v, want) in [
+            ("120", Some(120_000)),
+            (" 5 ", Some(5_000)),
+            ("0", None),
+            ("-1", None),
+            ("x", None),
+        ] {
+            rep.attributes = Some([("adminEventsExpiration".to_string(), v.to_string())].into());
+            assert_eq!(admin_events_expiry_ms(&rep), want, "{v}");
+        }
+    }
+
+    #[test]
     fn paths_and_dates() {
         assert_eq!(
             split_path("/admin/realms/my%20realm/users/u1"),
