@@ -624,6 +624,20 @@ async fn client_lookup_service_accounts_and_mappers_on_create() {
         json!([])
     );
 
+    // Scope lists in the body choose the client's scopes (unknown names skipped).
+    let g = env
+        .post(
+            "/acme/clients",
+            &t,
+            json!({"clientId": "picky", "defaultClientScopes": ["email", "nope"],
+                   "optionalClientScopes": ["phone"]}),
+        )
+        .await;
+    assert_eq!(g.status, 201, "{}", g.body);
+    let picky = id_from(&env, &g.location, "/acme/clients/");
+    let g = env.get(&format!("/acme/clients/{picky}"), &t).await;
+    assert_eq!(g.body["defaultClientScopes"], json!(["email"]));
+    assert_eq!(g.body["optionalClientScopes"], json!(["phone"]));
     // Rights: view-clients reads the service-account user.
     let v = env.token("acme", "viewer", "viewer-pw").await;
     assert_eq!(

@@ -286,6 +286,8 @@ pub async fn create(
     stored.client_id = None;
     stored.secret = None;
     stored.protocol_mappers = None;
+    stored.default_client_scopes = None;
+    stored.optional_client_scopes = None;
     if stored.protocol.is_none() {
         stored.protocol = Some("openid-connect".into());
     }
@@ -304,15 +306,46 @@ pub async fn create(
         secret,
         repr: stored,
     };
-    let scopes: Vec<ScopeLink> = db(s.store.realm_default_scopes(&c.realm.id).await)?
-        .into_iter()
-        .filter(|(sc, _)| sc.repr.protocol.as_deref().unwrap_or("openid-connect") == protocol)
-        .map(|(sc, default_scope)| ScopeLink {
-            owner_id: id.clone(),
-            scope_id: sc.id,
-            default_scope,
-        })
-        .collect();
+    // `defaultClientScopes` / `optionalClientScopes` in the body name the scopes to link (as
+    // Keycloak does on create; unknown names are skipped with a log line); a list not given
+    // falls back to the realm's list of that kind.
+    let same_protocol = |sc: &portcullis_model::records::ClientScopeRecord| {
+        sc.repr.protocol.as_deref().unwrap_or("openid-connect") == protocol
+    };
+    let realm_scopes = db(s.store.realm_client_scopes(&c.realm.id).await)?;
+    let realm_lists = db(s.store.realm_default_scopes(&c.realm.id).await)?;
+    let mut scopes: Vec<ScopeLink> = Vec::new();
+    for (default_scope, given) in [
+        (true, rep.default_client_scopes.as_ref()),
+        (false, rep.optional_client_scopes.as_ref()),
+    ] {
+        let chosen: Vec<String> = match given {
+            Some(names) => names
+                .iter()
+                .filter_map(|n| {
+                    let found = realm_scopes.iter().find(|sc| &sc.name == n && same_protocol(sc));
+                    if found.is_none() {
+                        tracing::info!(client = %client_id, scope = %n, "client scope not found; skipped");
+                    }
+                    found.map(|sc| sc.id.clone())
+                })
+                .collect(),
+            None => realm_lists
+                .iter()
+                .filter(|(sc, d)| *d == default_scope && same_protocol(sc))
+                .map(|(sc, _)| sc.id.clone())
+                .collect(),
+        };
+        for scope_id in chosen {
+            if !scopes.iter().any(|l| l.scope_id == scope_id) {
+                scopes.push(ScopeLink {
+                    owner_id: id.clone(),
+                    scope_id,
+                    default_scope,
+                });
+            }
+        }
+    }
     let account = service_account.then(|| service_account_image(&c.realm, &client));
     db(s.store
         .create_client_with_mappers(&client, &scopes, account.as_ref(), &mappers)
@@ -363,6 +396,8 @@ pub async fn update(
     stored.client_id = None;
     stored.secret = None;
     stored.protocol_mappers = None;
+    stored.default_client_scopes = None;
+    stored.optional_client_scopes = None;
     let client = ClientRecord {
         id: current.id.clone(),
         realm_id: c.realm.id.clone(),
