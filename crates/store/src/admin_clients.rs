@@ -39,6 +39,15 @@ impl MapperOwner<'_> {
     }
 }
 
+/// What deleting a client scope did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeRemoval {
+    Removed,
+    NotFound,
+    /// A client still uses the scope (Keycloak refuses to remove it).
+    InUse,
+}
+
 /// One admin event (Keycloak's `AdminEvent`). Times are epoch milliseconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminEventRecord {
@@ -479,15 +488,35 @@ impl Store {
         Ok(Ok(done.rows_affected() > 0))
     }
 
-    /// Delete a client scope with its mappers and every link to it (clients, realm defaults):
-    /// one statement, the schema cascades. False when there was none.
-    pub async fn delete_client_scope(&self, realm_id: &str, id: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM client_scope WHERE realm_id = $1 AND id = $2")
+    /// Delete a client scope with its mappers and its places in the realm's default lists, as
+    /// Keycloak does: a scope still linked to a client stays (`InUse`).
+    pub async fn delete_client_scope(&self, realm_id: &str, id: &str) -> Result<ScopeRemoval> {
+        let mut tx = self.pool.begin().await?;
+        let used: i64 = sqlx::query("SELECT COUNT(*) FROM client_scope_link WHERE scope_id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let exists: i64 =
+            sqlx::query("SELECT COUNT(*) FROM client_scope WHERE realm_id = $1 AND id = $2")
+                .bind(realm_id)
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+        if exists == 0 {
+            return Ok(ScopeRemoval::NotFound);
+        }
+        if used > 0 {
+            return Ok(ScopeRemoval::InUse);
+        }
+        sqlx::query("DELETE FROM client_scope WHERE realm_id = $1 AND id = $2")
             .bind(realm_id)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        tx.commit().await?;
+        Ok(ScopeRemoval::Removed)
     }
 
     /// Link a client scope to a client as default (`true`) or optional scope; a scope already

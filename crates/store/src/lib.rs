@@ -21,7 +21,9 @@ pub use admin::{
     GroupDetails, Match, NameTaken, Page, RoleDetails, TextFilter, UserConflict, UserDetails,
     UserQuery, escape_like,
 };
-pub use admin_clients::{AdminEventQuery, AdminEventRecord, MapperOwner, path_pattern};
+pub use admin_clients::{
+    AdminEventQuery, AdminEventRecord, MapperOwner, ScopeRemoval, path_pattern,
+};
 pub use connect::{Backend, ConnectOptions, Target as DbTarget};
 pub use oidc::{CODE_RETENTION_MS, CodeRedemption, RefreshOutcome, SessionLifespans};
 

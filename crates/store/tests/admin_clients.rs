@@ -12,7 +12,7 @@ use portcullis_model::records::*;
 use portcullis_model::repr::*;
 use portcullis_store::{
     AdminEventQuery, AdminEventRecord, ConnectOptions, DbTarget, MapperOwner, NameTaken, Page,
-    Store,
+    ScopeRemoval, Store,
 };
 use std::collections::BTreeMap;
 
@@ -371,7 +371,7 @@ async fn client_scopes_crud_and_links(store: Store) {
             .await
             .unwrap()
     );
-    // Delete cascades to mappers and links.
+    // A scope a client uses stays; otherwise delete cascades to mappers and realm lists.
     store
         .link_client_scope(&client.id, "sc1", true)
         .await
@@ -380,8 +380,25 @@ async fn client_scopes_crud_and_links(store: Store) {
         .set_realm_default_scope(&realm.id, "sc1", true)
         .await
         .unwrap();
-    assert!(store.delete_client_scope(&realm.id, "sc1").await.unwrap());
-    assert!(!store.delete_client_scope(&realm.id, "sc1").await.unwrap());
+    let removal = store.delete_client_scope(&realm.id, "sc1").await.unwrap();
+    assert_eq!(removal, ScopeRemoval::InUse);
+    assert!(
+        store
+            .client_scope(&realm.id, "sc1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .unlink_client_scope(&client.id, "sc1", true)
+            .await
+            .unwrap()
+    );
+    let removal = store.delete_client_scope(&realm.id, "sc1").await.unwrap();
+    assert_eq!(removal, ScopeRemoval::Removed);
+    let removal = store.delete_client_scope(&realm.id, "sc1").await.unwrap();
+    assert_eq!(removal, ScopeRemoval::NotFound);
     assert!(
         store
             .client_scopes_of(&client.id)

@@ -19,7 +19,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use portcullis_model::records::{ClientScopeRecord, ProtocolMapperRecord, new_id};
 use portcullis_model::repr::ClientScopeRepresentation;
-use portcullis_store::{MapperOwner, NameTaken};
+use portcullis_store::{MapperOwner, NameTaken, ScopeRemoval};
 use serde_json::json;
 
 const NOT_FOUND: &str = "Could not find client scope";
@@ -187,15 +187,22 @@ pub async fn update(
     http::no_content()
 }
 
-/// DELETE `/client-scopes/{id}`: the scope, its mappers and every link to it; 204.
+/// DELETE `/client-scopes/{id}`: the scope, its mappers and its places in the realm's lists;
+/// 204. A scope a client still uses stays (400, as Keycloak).
 pub async fn delete(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Answer {
     let c = context(&s, &headers, &realm, Action::ManageClients).await?;
-    if !db(s.store.delete_client_scope(&c.realm.id, &id).await)? {
-        return Err(http::not_found(NOT_FOUND));
+    match db(s.store.delete_client_scope(&c.realm.id, &id).await)? {
+        ScopeRemoval::Removed => {}
+        ScopeRemoval::NotFound => return Err(http::not_found(NOT_FOUND)),
+        ScopeRemoval::InUse => {
+            return Err(http::bad_request(
+                "Cannot remove client scope, it is currently in use",
+            ));
+        }
     }
     s.caches.invalidate_config();
     http::no_content()
