@@ -138,7 +138,8 @@ def test_client_with_mappers_and_service_account(admin, server):
 
 def test_client_scopes_reach_tokens(admin, oidc):
     sid = admin.create_client_scope({"name": "pk-scope", "protocol": "openid-connect"})
-    assert admin.create_client_scope({"name": "pk-scope"}, skip_exists=True) == sid
+    assert admin.create_client_scope({"name": "pk-scope", "protocol": "openid-connect"},
+                                     skip_exists=True) == sid
     assert admin.get_client_scope(sid)["name"] == "pk-scope"
     assert "pk-scope" in [s["name"] for s in admin.get_client_scopes()]
     admin.add_mapper_to_client_scope(sid, hardcoded_mapper("pk_scoped", "on"))

@@ -277,7 +277,11 @@ async fn client_scopes_crud_links_and_tokens() {
     assert_eq!(g.status, 201, "{}", g.body);
     let sid = id_from(&env, &g.location, "/acme/client-scopes/");
     let g = env
-        .post("/acme/client-scopes", &t, json!({"name": "reports"}))
+        .post(
+            "/acme/client-scopes",
+            &t,
+            json!({"name": "reports", "protocol": "openid-connect"}),
+        )
         .await;
     assert_eq!(g.status, 409);
     assert_eq!(
@@ -285,14 +289,36 @@ async fn client_scopes_crud_links_and_tokens() {
         "Client Scope reports already exists"
     );
     assert_eq!(
-        env.post("/acme/client-scopes", &t, json!({"name": "two words"}))
-            .await
-            .status,
+        env.post(
+            "/acme/client-scopes",
+            &t,
+            json!({"name": "two words", "protocol": "openid-connect"})
+        )
+        .await
+        .status,
         400
     );
     assert_eq!(
         env.post("/acme/client-scopes", &t, json!({})).await.status,
         400
+    );
+    let g = env
+        .post("/acme/client-scopes", &t, json!({"name": "noproto"}))
+        .await;
+    assert_eq!(
+        (g.status, g.body["errorMessage"].as_str()),
+        (400, Some("Unexpected protocol"))
+    );
+    let g = env
+        .post(
+            "/acme/client-scopes",
+            &t,
+            json!({"name": "マルチバイト", "protocol": "saml"}),
+        )
+        .await;
+    assert_eq!(
+        g.body["errorMessage"],
+        "Unexpected name \"マルチバイト\" for ClientScope"
     );
     let mut bad = hardcoded("m", "1");
     bad["protocolMapper"] = json!("made-up");
@@ -300,7 +326,7 @@ async fn client_scopes_crud_links_and_tokens() {
         .post(
             "/acme/client-scopes",
             &t,
-            json!({"name": "other", "protocolMappers": [bad]}),
+            json!({"name": "other", "protocol": "openid-connect", "protocolMappers": [bad]}),
         )
         .await;
     assert_eq!(g.status, 400);
@@ -453,9 +479,13 @@ async fn client_scopes_crud_links_and_tokens() {
     let v = env.token("acme", "viewer", "viewer-pw").await;
     assert_eq!(env.get("/acme/client-scopes", &v).await.status, 200);
     assert_eq!(
-        env.post("/acme/client-scopes", &v, json!({"name": "x"}))
-            .await
-            .status,
+        env.post(
+            "/acme/client-scopes",
+            &v,
+            json!({"name": "x", "protocol": "openid-connect"})
+        )
+        .await
+        .status,
         403
     );
     assert_eq!(

@@ -36,24 +36,23 @@ pub fn scope_repr(
     r
 }
 
-/// Client scope names: not empty, no white space or control characters (they travel in the
-/// space-separated `scope` parameter).
+/// Client scope names, as Keycloak checks them: OAuth 2.0 scope tokens (RFC 6749 §3.3:
+/// printable ASCII without space, `"` and `\`), since they travel in the `scope` parameter.
 pub fn scope_name(raw: Option<&str>) -> Result<String, String> {
-    let name = raw.unwrap_or("").trim();
-    if name.is_empty() {
-        return Err("Client scope name is required".into());
-    }
-    if name.len() > 255 || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    let name = raw.unwrap_or("");
+    let token = |c: char| c == '!' || ('#'..='[').contains(&c) || (']'..='~').contains(&c);
+    if name.is_empty() || name.len() > 255 || !name.chars().all(token) {
         return Err(format!("Unexpected name \"{name}\" for ClientScope"));
     }
     Ok(name.to_owned())
 }
 
+/// A client scope's protocol: `openid-connect` or `saml`, required (Keycloak's 400
+/// `Unexpected protocol` for an absent or unknown one).
 fn protocol_of(raw: Option<&str>) -> Result<String, String> {
-    match raw.filter(|p| !p.is_empty()) {
-        None => Ok(OIDC.into()),
+    match raw {
         Some(p @ (OIDC | SAML)) => Ok(p.into()),
-        Some(other) => Err(format!("Unknown protocol '{other}'")),
+        _ => Err("Unexpected protocol".into()),
     }
 }
 
@@ -107,8 +106,9 @@ pub async fn create(
 ) -> Answer {
     let c = context(&s, &headers, &realm, Action::ManageClients).await?;
     let rep: ClientScopeRepresentation = http::read_json(&headers, body).await?;
-    let name = scope_name(rep.name.as_deref()).map_err(|m| http::bad_request(&m))?;
+    // Keycloak's order: the protocol first, then the name.
     let protocol = protocol_of(rep.protocol.as_deref()).map_err(|m| http::bad_request(&m))?;
+    let name = scope_name(rep.name.as_deref()).map_err(|m| http::bad_request(&m))?;
     let id = rep
         .id
         .clone()
@@ -396,14 +396,33 @@ mod tests {
 
     #[test]
     fn scope_names_and_protocols() {
-        assert_eq!(scope_name(Some(" profile ")), Ok("profile".into()));
-        assert_eq!(scope_name(Some("api:read")), Ok("api:read".into()));
-        assert!(scope_name(None).is_err());
-        assert!(scope_name(Some("")).is_err());
-        assert!(scope_name(Some("two words")).is_err());
-        assert!(scope_name(Some("tab\there")).is_err());
-        assert_eq!(protocol_of(None), Ok(OIDC.into()));
+        assert_eq!(scope_name(Some("profile")), Ok("profile".into()));
+        assert_eq!(
+            scope_name(Some("api:read/x@y!#[]~")),
+            Ok("api:read/x@y!#[]~".into())
+        );
+        for bad in [
+            None,
+            Some(""),
+            Some("two words"),
+            Some(" lead"),
+            Some("tab\there"),
+            Some("quo\"te"),
+            Some("back\\slash"),
+            Some("マルチバイト"),
+        ] {
+            assert_eq!(
+                scope_name(bad),
+                Err(format!(
+                    "Unexpected name \"{}\" for ClientScope",
+                    bad.unwrap_or("")
+                )),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(protocol_of(Some("openid-connect")), Ok(OIDC.into()));
         assert_eq!(protocol_of(Some("saml")), Ok(SAML.into()));
         assert!(protocol_of(Some("cas")).is_err());
+        assert_eq!(protocol_of(None), Err("Unexpected protocol".into()));
     }
 }
