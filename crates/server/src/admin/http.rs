@@ -124,6 +124,16 @@ pub async fn read_json<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<T, Response> {
+    read_json_up_to(headers, body, MAX_ADMIN_BODY).await
+}
+
+/// [`read_json`] with another size limit (a whole realm in `POST /admin/realms` may be as
+/// large as the server-wide limit).
+pub async fn read_json_up_to<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<T, Response> {
     if !is_json(headers) {
         return Err(json(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -136,7 +146,7 @@ pub async fn read_json<T: DeserializeOwned>(
         Ok(b) => b,
         Err(_) => return Err(too_large(true)),
     };
-    if bytes.len() > MAX_ADMIN_BODY {
+    if bytes.len() > limit {
         return Err(too_large(false));
     }
     parse_json(&bytes).map_err(|m| bad_request(&m))

@@ -111,7 +111,8 @@ pub async fn create(State(s): State<AppState>, headers: HeaderMap, body: Body) -
     if !auth::may_create_realm(&caller.realm.name, &caller.roles) {
         return Err(http::forbidden());
     }
-    let rep: RealmRepresentation = http::read_json(&headers, body).await?;
+    let rep: RealmRepresentation =
+        http::read_json_up_to(&headers, body, crate::app::MAX_BODY).await?;
     let name = rep
         .realm
         .clone()
