@@ -1,6 +1,7 @@
 //! The Keycloak-compatible admin REST API under `{relative-path}/admin/realms`, one module per
 //! resource: `realms`, `users`, `memberships` (a user's groups), `role_mappings`, `groups`,
-//! `roles`, `clients`. Shared pieces: `auth` (who calls, what they may do), `http` (answers and bodies),
+//! `roles`, `clients`, `mappers` (protocol mappers of clients and client scopes),
+//! `client_scopes`, `events` (admin events and their configuration). Shared pieces: `auth` (who calls, what they may do), `http` (answers and bodies),
 //! `params` (query parameters), `repr` (representations).
 //!
 //! Every handler has the same shape: [`context`] authenticates the bearer token, finds the
