@@ -166,7 +166,10 @@ pub fn validate_all(
 ) -> Result<Vec<ProtocolMapperRecord>, Response> {
     let mut out: Vec<ProtocolMapperRecord> = Vec::with_capacity(reps.len());
     for rep in reps {
-        let m = match validate(rep, owner_id, owner_protocol, None) {
+        // Mappers inside a new client or scope get fresh ids: an id copied from another
+        // realm or export must not collide with an existing mapper.
+        let fresh = embedded.then(new_id);
+        let m = match validate(rep, owner_id, owner_protocol, fresh.as_deref()) {
             Ok(m) => m,
             Err(MapperError::Provider) if embedded => {
                 return Err(http::bad_request(&format!(
