@@ -159,9 +159,20 @@ async fn realm_create_read_update_export_delete() {
             .body,
         json!([])
     );
-    // Refused: a rename, bad values, broken JSON.
-    let g = env.put("/beta", &t, json!({"realm": "beta2"})).await;
-    assert_eq!(g.status, 400);
+    // Refused: a rename onto a taken name, renaming master, bad values, broken JSON.
+    let g = env.put("/beta", &t, json!({"realm": "acme"})).await;
+    assert_eq!(g.status, 409);
+    assert_eq!(g.body["errorMessage"], "Realm with same name exists");
+    assert_eq!(
+        env.put("/master", &t, json!({"realm": "boss"}))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        env.put("/beta", &t, json!({"realm": "a/b"})).await.status,
+        400
+    );
     assert_eq!(
         env.put("/beta", &t, json!({"accessTokenLifespan": -1}))
             .await
@@ -240,6 +251,34 @@ async fn realm_create_read_update_export_delete() {
         403
     );
     assert_eq!(env.delete("/beta", &bob).await.status, 403);
+
+    // Rename and back: the management client in master follows; the old name is free.
+    assert_eq!(
+        env.put("/beta", &t, json!({"realm": "beta2"})).await.status,
+        204
+    );
+    assert_eq!(env.get("/beta", &t).await.status, 404);
+    assert_eq!(env.get("/beta2", &t).await.body["displayName"], "Beta 2");
+    assert_eq!(
+        env.get("/master/clients?clientId=beta2-realm", &t)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        env.get("/master/clients?clientId=beta-realm", &t)
+            .await
+            .body,
+        json!([])
+    );
+    assert_eq!(
+        env.put("/beta2", &t, json!({"realm": "beta"})).await.status,
+        204
+    );
+    let bob = env.token("beta", "bob", "bob-pw").await;
 
     // Delete: master stays; beta goes with its management client; its tokens stop working.
     let g = env.delete("/master", &t).await;

@@ -626,6 +626,58 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Rename a realm (with its settings written as in [`Store::update_realm_settings`]) and
+    /// its management client in master (`{old}-realm` becomes `{new}-realm`), in one
+    /// transaction. `NameTaken` when another realm has the name; false when there is none.
+    pub async fn rename_realm(
+        &self,
+        realm: &RealmRecord,
+        old_name: &str,
+    ) -> Result<std::result::Result<bool, NameTaken>> {
+        let mut tx = self.pool.begin().await?;
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM realm WHERE name = $1 AND id <> $2")
+            .bind(&realm.name)
+            .bind(&realm.id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        if n > 0 {
+            return Ok(Err(NameTaken));
+        }
+        let done =
+            sqlx::query("UPDATE realm SET name = $1, enabled = $2, settings = $3 WHERE id = $4")
+                .bind(&realm.name)
+                .bind(i64::from(realm.enabled))
+                .bind(serde_json::to_string(&realm.settings)?)
+                .bind(&realm.id)
+                .execute(&mut *tx)
+                .await;
+        let done = match done {
+            Ok(d) => d,
+            Err(e) => {
+                let e = StoreError::from(e);
+                return if e.is_duplicate() {
+                    Ok(Err(NameTaken))
+                } else {
+                    Err(e)
+                };
+            }
+        };
+        if done.rows_affected() == 0 {
+            return Ok(Ok(false));
+        }
+        sqlx::query(
+            "UPDATE client SET client_id = $1 WHERE client_id = $2 \
+             AND realm_id = (SELECT id FROM realm WHERE name = 'master')",
+        )
+        .bind(format!("{}-realm", realm.name))
+        .bind(format!("{old_name}-realm"))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(true))
+    }
+
     /// Create a realm, its management client in master (`link`) and the creator's grants of
     /// that client's roles (`grant_user`, for a creator without master's `admin` role), in one
     /// transaction. A realm with the same name or id is a `Conflict`.

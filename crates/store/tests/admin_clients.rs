@@ -493,6 +493,38 @@ async fn realm_settings_and_linked_creation(store: Store) {
     assert!(!read.enabled);
     assert_eq!(read.settings.display_name.as_deref(), Some("Beta"));
     assert_eq!(read.settings.admin_events_enabled, Some(true));
+    // Renaming: the master management client follows; a taken name is refused.
+    let mut renamed = read.clone();
+    renamed.name = "gamma".into();
+    assert_eq!(
+        store.rename_realm(&renamed, "beta").await.unwrap(),
+        Ok(true)
+    );
+    assert!(store.get_realm("beta").await.unwrap().is_none());
+    assert!(
+        store
+            .client_by_client_id(&master.id, "gamma-realm")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .client_by_client_id(&master.id, "beta-realm")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    renamed.name = "master".into();
+    assert_eq!(
+        store.rename_realm(&renamed, "gamma").await.unwrap(),
+        Err(NameTaken)
+    );
+    renamed.name = "beta".into();
+    assert_eq!(
+        store.rename_realm(&renamed, "gamma").await.unwrap(),
+        Ok(true)
+    );
     let ghost = RealmRecord {
         id: "nope".into(),
         ..read

@@ -20,7 +20,7 @@ use portcullis_model::export::{self, UsersInRealm};
 use portcullis_model::import;
 use portcullis_model::records::RealmRecord;
 use portcullis_model::repr::RealmRepresentation;
-use portcullis_store::StoreError;
+use portcullis_store::{NameTaken, StoreError};
 use serde_json::{Map, Value};
 
 /// GET `/admin/realms`.
@@ -167,8 +167,7 @@ pub async fn create(State(s): State<AppState>, headers: HeaderMap, body: Body) -
 
 /// PUT `/admin/realms/{realm}`: the settings the body gives replace the stored ones (with the
 /// import's checks); collections (users, clients, roles, ...) are ignored; 204. A masked SMTP
-/// password keeps the stored one. Renaming is refused (400): realm names are in issuer URLs,
-/// tokens and management client ids.
+/// password keeps the stored one. A new `realm` renames it (409 when taken; not `master`).
 pub async fn update(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -177,13 +176,18 @@ pub async fn update(
 ) -> Answer {
     let c = context(&s, &headers, &realm, Action::ManageRealm).await?;
     let patch: Map<String, Value> = http::read_json(&headers, body).await?;
-    if let Some(v) = patch.get("realm").filter(|v| !v.is_null())
-        && v.as_str() != Some(c.realm.name.as_str())
-    {
-        return Err(http::bad_request(
-            "Renaming a realm is not supported: create a new realm instead",
-        ));
-    }
+    let new_name = match patch.get("realm") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(n)) if *n == c.realm.name => None,
+        Some(Value::String(n)) => {
+            if c.realm.name == MASTER_REALM {
+                return Err(http::bad_request("The master realm cannot be renamed"));
+            }
+            import::validate_realm_name(n).map_err(|e| http::bad_request(&e.to_string()))?;
+            Some(n.clone())
+        }
+        Some(_) => return Err(http::bad_request("Invalid value for 'realm'")),
+    };
     let enabled = match patch.get("enabled") {
         None | Some(Value::Null) => c.realm.enabled,
         Some(Value::Bool(b)) => *b,
@@ -222,9 +226,19 @@ pub async fn update(
     let record = RealmRecord {
         enabled,
         settings,
+        name: new_name.clone().unwrap_or_else(|| c.realm.name.clone()),
         ..(*c.realm).clone()
     };
-    if !db(s.store.update_realm_settings(&record).await)? {
+    let found = match new_name {
+        None => db(s.store.update_realm_settings(&record).await)?,
+        // Renaming, as Keycloak allows: its issuer changes, so tokens issued under the old
+        // name stop working, and master's management client follows the new name.
+        Some(_) => match db(s.store.rename_realm(&record, &c.realm.name).await)? {
+            Ok(found) => found,
+            Err(NameTaken) => return Err(http::conflict("Realm with same name exists")),
+        },
+    };
+    if !found {
         return Err(http::not_found("Realm not found."));
     }
     s.caches.invalidate_config();
