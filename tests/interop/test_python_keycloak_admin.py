@@ -176,3 +176,85 @@ def test_a_realm_user_without_admin_roles_is_refused(server):
     with pytest.raises(KeycloakGetError) as refused:
         dave.get_users({})
     assert refused.value.response_code == 403
+
+
+# Client scopes, protocol mappers, service accounts, realms and admin events.
+
+def hardcoded_mapper(name, value):
+    return {"name": name, "protocol": "openid-connect",
+            "protocolMapper": "oidc-hardcoded-claim-mapper",
+            "config": {"claim.name": name, "claim.value": value, "jsonType.label": "String",
+                       "access.token.claim": "true", "id.token.claim": "true"}}
+
+
+def test_client_with_mappers_and_service_account(admin, server):
+    cid = admin.create_client({"clientId": "pk-svc", "secret": "pk-svc-secret",
+                               "serviceAccountsEnabled": True, "directAccessGrantsEnabled": True,
+                               "protocolMappers": [hardcoded_mapper("pk_created", "yes")]})
+    assert admin.get_client_id("pk-svc") == cid
+    assert [m["name"] for m in admin.get_mappers_from_client(cid)] == ["pk_created"]
+    admin.add_mapper_to_client(cid, hardcoded_mapper("pk_added", "also"))
+    with pytest.raises(KeycloakPostError) as duplicate:
+        admin.add_mapper_to_client(cid, hardcoded_mapper("pk_added", "again"))
+    assert duplicate.value.response_code == 409
+
+    svc = KeycloakOpenID(server_url=server.base + "/", realm_name=REALM, client_id="pk-svc",
+                         client_secret_key="pk-svc-secret")
+    claims = svc.decode_token(svc.token(grant_type="client_credentials")["access_token"])
+    assert (claims["pk_created"], claims["pk_added"]) == ("yes", "also")
+    assert admin.get_client_service_account_user(cid)["username"] == "service-account-pk-svc"
+    admin.delete_client(cid)
+
+
+def test_client_scopes_reach_tokens(admin, oidc):
+    sid = admin.create_client_scope({"name": "pk-scope", "protocol": "openid-connect"})
+    assert admin.create_client_scope({"name": "pk-scope", "protocol": "openid-connect"},
+                                     skip_exists=True) == sid
+    assert admin.get_client_scope(sid)["name"] == "pk-scope"
+    assert "pk-scope" in [s["name"] for s in admin.get_client_scopes()]
+    admin.add_mapper_to_client_scope(sid, hardcoded_mapper("pk_scoped", "on"))
+    admin.update_client_scope(sid, {"description": "from python-keycloak"})
+    assert admin.get_client_scope(sid)["description"] == "from python-keycloak"
+
+    backend = admin.get_client_id(CLIENT)
+    admin.add_client_default_client_scope(backend, sid, {})
+    assert "pk-scope" in [s["name"] for s in admin.get_client_default_client_scopes(backend)]
+    user = admin.create_user({"username": "pk-scoped", "enabled": True, "credentials": [
+        {"type": "password", "value": "pk-scoped-pw", "temporary": False}]})
+    assert claims_of(oidc, "pk-scoped", "pk-scoped-pw")["pk_scoped"] == "on"
+    admin.delete_client_default_client_scope(backend, sid)
+    assert "pk_scoped" not in claims_of(oidc, "pk-scoped", "pk-scoped-pw")
+
+    admin.add_default_default_client_scope(sid)
+    assert "pk-scope" in [s["name"] for s in admin.get_default_default_client_scopes()]
+    admin.delete_client_scope(sid)
+    assert "pk-scope" not in [s["name"] for s in admin.get_default_default_client_scopes()]
+    admin.delete_user(user)
+
+
+def test_realm_create_update_export_events_delete(server):
+    admin = KeycloakAdmin(server_url=server.base + "/", username="admin", password="admin",
+                          realm_name="master", user_realm_name="master")
+    admin.create_realm({"realm": "pk-realm", "enabled": True, "displayName": "PK",
+                        "clients": [{"clientId": "pk-app", "secret": "pk-app-secret"}]})
+    admin.create_realm({"realm": "pk-realm"}, skip_exists=True)
+    admin.update_realm("pk-realm", {"displayName": "PK 2", "registrationAllowed": True})
+    assert admin.get_realm("pk-realm")["displayName"] == "PK 2"
+
+    admin.change_current_realm("pk-realm")
+    admin.set_events({"adminEventsEnabled": True, "adminEventsDetailsEnabled": True})
+    uid = admin.create_user({"username": "pk-audited", "enabled": True, "credentials": [
+        {"type": "password", "value": "pk-audited-pw", "temporary": False}]})
+    events = admin.get_admin_events({"resourceTypes": "USER"})
+    assert [(e["operationType"], e["resourcePath"]) for e in events] == \
+        [("CREATE", f"users/{uid}")]
+    assert "pk-audited-pw" not in str(events)
+
+    exported = admin.export_realm(export_clients=True, export_groups_and_role=True)
+    app = next(c for c in exported["clients"] if c["clientId"] == "pk-app")
+    assert app["secret"] == "**********"
+    assert "users" not in exported
+
+    admin.change_current_realm("master")
+    admin.delete_realm("pk-realm")
+    assert "pk-realm" not in [r["realm"] for r in admin.get_realms()]

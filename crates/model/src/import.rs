@@ -208,6 +208,7 @@ pub fn validate_realm_name(name: &str) -> Result<(), ImportError> {
 type RoleKey = (Option<String>, String); // (clientId or None for realm, role name)
 
 struct Builder {
+    placeholders: Placeholders,
     realm_id: String,
     now_ms: i64,
     warnings: Vec<String>,
@@ -318,7 +319,23 @@ fn dedup(v: &mut Vec<String>) {
     v.retain(|x| seen.insert(x.clone()));
 }
 
-fn secret_check(field: impl FnOnce() -> String, value: Option<&str>) -> Result<(), ImportError> {
+/// Whether `${...}` placeholders in secret fields are refused: yes for realm files (an unset
+/// environment variable must not become a password), no for admin API bodies, which are taken
+/// literally (Keycloak substitutes nothing there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholders {
+    Refuse,
+    Literal,
+}
+
+fn secret_check(
+    mode: Placeholders,
+    field: impl FnOnce() -> String,
+    value: Option<&str>,
+) -> Result<(), ImportError> {
+    if mode == Placeholders::Literal {
+        return Ok(());
+    }
     if let Some(variable) = value.and_then(placeholder_in) {
         return Err(ImportError::UnresolvedSecret {
             field: field(),
@@ -337,10 +354,20 @@ fn check_non_negative(name: &str, v: Option<i64>) -> Result<(), ImportError> {
     }
 }
 
+/// A realm's settings as `PUT /admin/realms/{realm}` stores them: the same defaults and checks
+/// as import, without the entity collections, placeholders taken literally.
+pub fn settings_for_update(
+    rep: &RealmRepresentation,
+    master: bool,
+) -> Result<RealmRepresentation, ImportError> {
+    realm_settings(rep, master, Placeholders::Literal)
+}
+
 /// Apply Keycloak's realm-level defaults to absent settings, and validate the present ones.
 fn realm_settings(
     rep: &RealmRepresentation,
     master: bool,
+    placeholders: Placeholders,
 ) -> Result<RealmRepresentation, ImportError> {
     let mut s = rep.clone();
     s.id = None;
@@ -532,6 +559,7 @@ fn realm_settings(
     }
     if let Some(smtp) = &s.smtp_server {
         secret_check(
+            placeholders,
             || "smtpServer.password".to_string(),
             smtp.get("password").map(String::as_str),
         )?;
@@ -540,7 +568,17 @@ fn realm_settings(
 }
 
 /// Turn a realm representation into a validated image, with Keycloak's defaults applied.
-pub fn build(mut rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, ImportError> {
+pub fn build(rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, ImportError> {
+    build_with(rep, ctx, Placeholders::Refuse)
+}
+
+/// [`build`] with a choice of placeholder rule: `POST /admin/realms` builds with
+/// [`Placeholders::Literal`], through the same validation as a realm file.
+pub fn build_with(
+    mut rep: RealmRepresentation,
+    ctx: &BuildContext,
+    placeholders: Placeholders,
+) -> Result<Built, ImportError> {
     // Users are the bulk of a large realm: take them out first so nothing below copies them,
     // and convert them one by one, dropping each representation as its record is made.
     let user_reps = rep.users.take().unwrap_or_default();
@@ -556,8 +594,9 @@ pub fn build(mut rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, 
         .clone()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(new_id);
-    let settings = realm_settings(&rep, master)?;
+    let settings = realm_settings(&rep, master, placeholders)?;
     let mut b = Builder {
+        placeholders,
         realm_id: realm_id.clone(),
         now_ms: ctx.now_ms,
         warnings: Vec::new(),
@@ -605,6 +644,7 @@ pub fn build(mut rep: RealmRepresentation, ctx: &BuildContext) -> Result<Built, 
                 .unwrap_or_else(new_id);
         b.client_ids.insert(client_id.clone(), id.clone());
         secret_check(
+            b.placeholders,
             || format!("client '{client_id}' secret"),
             c.secret.as_deref(),
         )?;
@@ -1178,7 +1218,7 @@ fn build_user(
                     "{cctx}: a plaintext value is only accepted for type 'password'"
                 )));
             }
-            secret_check(|| format!("{ctx} password"), Some(value))?;
+            secret_check(b.placeholders, || format!("{ctx} password"), Some(value))?;
             CredentialSecret::Plain(Zeroizing::new(value.clone()))
         } else if let (Some(sd), Some(cd)) = (&c.secret_data, &c.credential_data) {
             if type_ == "password" {

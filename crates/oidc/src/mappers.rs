@@ -134,6 +134,12 @@ fn supports(mapper_type: &str) -> Option<Supports> {
     })
 }
 
+/// Whether tokens apply mappers of this type (the OpenID Connect mapper types implemented here);
+/// the admin API accepts no other OpenID Connect mapper.
+pub fn implemented(mapper_type: &str) -> bool {
+    supports(mapper_type).is_some()
+}
+
 /// Keycloak's mapper priorities: lower runs first, ties keep list order.
 fn priority(mapper_type: &str) -> i32 {
     match mapper_type {

@@ -1,5 +1,6 @@
-//! Background housekeeping: expired authorization codes, logins in progress, revoked token ids
-//! and SSO sessions past their realm's lifespans are deleted in bounded batches (REL-8), and
+//! Background housekeeping: expired authorization codes, logins in progress, revoked token ids,
+//! SSO sessions past their realm's lifespans and admin events older than the realm's
+//! `adminEventsExpiration` attribute are deleted in bounded batches (REL-8), and
 //! password-hashing memory kept for reuse is freed after a round without logins. Every
 //! node runs it; the store's purges are safe to run concurrently, and a failed round (a
 //! PostgreSQL deadlock victim, the database briefly away) is logged and retried next round.
@@ -43,6 +44,11 @@ pub async fn round(store: &Store) -> Result<u64, portcullis_store::StoreError> {
         let Some(realm) = store.get_realm(&name).await? else {
             continue;
         };
+        if let Some(expiry) = crate::admin::events::admin_events_expiry_ms(&realm.settings) {
+            total += store
+                .delete_admin_events(&realm.id, Some(now.saturating_sub(expiry)))
+                .await?;
+        }
         let idle = realm.sso_session_idle_timeout().max(1) * 1000;
         let max = realm.sso_session_max_lifespan().max(1) * 1000;
         let lifespans = SessionLifespans {
@@ -65,4 +71,78 @@ pub async fn round(store: &Store) -> Result<u64, portcullis_store::StoreError> {
         tracing::debug!(rows = total, "housekeeping purged expired state");
     }
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use portcullis_store::{AdminEventQuery, AdminEventRecord, ConnectOptions, DbTarget, Page};
+
+    fn event(id: &str, realm_id: &str, time: i64) -> AdminEventRecord {
+        AdminEventRecord {
+            id: id.into(),
+            realm_id: realm_id.into(),
+            time,
+            operation_type: "CREATE".into(),
+            resource_type: "USER".into(),
+            resource_path: "users/x".into(),
+            auth_realm_id: None,
+            auth_client_id: None,
+            auth_user_id: None,
+            ip_address: None,
+            representation: None,
+            error: None,
+        }
+    }
+
+    /// A round deletes admin events older than the realm's `adminEventsExpiration` and keeps
+    /// newer ones; a realm without the attribute keeps everything.
+    #[tokio::test]
+    async fn admin_events_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&ConnectOptions::new(DbTarget::SqliteFile(
+            dir.path().join("db.sqlite"),
+        )))
+        .await
+        .unwrap();
+        let mut ids = Vec::new();
+        for (name, attrs) in [
+            ("aging", serde_json::json!({"adminEventsExpiration": "60"})),
+            ("keeping", serde_json::json!({})),
+        ] {
+            let rep = serde_json::from_value(serde_json::json!({
+                "realm": name, "enabled": true, "attributes": attrs
+            }))
+            .unwrap();
+            let (image, _) = crate::realms::prepare(rep, 1).unwrap();
+            store.create_realm(&image, 1).await.unwrap();
+            ids.push(image.realm.id.clone());
+        }
+        let now = crate::realms::now_ms();
+        for realm in &ids {
+            store
+                .add_admin_event(&event(&format!("{realm}-old"), realm, now - 120_000))
+                .await
+                .unwrap();
+            store
+                .add_admin_event(&event(&format!("{realm}-new"), realm, now))
+                .await
+                .unwrap();
+        }
+        round(&store).await.unwrap();
+        let page = Page { first: 0, max: 10 };
+        let left = |realm: String| {
+            let store = store.clone();
+            async move {
+                store
+                    .admin_events(&realm, &AdminEventQuery::default(), page)
+                    .await
+                    .unwrap()
+                    .len()
+            }
+        };
+        assert_eq!(left(ids[0].clone()).await, 1);
+        assert_eq!(left(ids[1].clone()).await, 2);
+    }
 }

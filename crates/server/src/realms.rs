@@ -166,7 +166,17 @@ pub fn prepare(
     rep: RealmRepresentation,
     now_ms: i64,
 ) -> Result<(RealmImage, Vec<String>), import::ImportError> {
-    let built = import::build(rep, &BuildContext { now_ms })?;
+    prepare_with(rep, now_ms, import::Placeholders::Refuse)
+}
+
+/// [`prepare`] with a choice of placeholder rule (`POST /admin/realms` takes its body
+/// literally).
+pub fn prepare_with(
+    rep: RealmRepresentation,
+    now_ms: i64,
+    placeholders: import::Placeholders,
+) -> Result<(RealmImage, Vec<String>), import::ImportError> {
+    let built = import::build_with(rep, &BuildContext { now_ms }, placeholders)?;
     let mut image = built.image;
     let policy = HashPolicy::parse(image.realm.password_policy())
         .map_err(|e| import::ImportError::Invalid(format!("passwordPolicy: {e}")))?;

@@ -1193,7 +1193,7 @@ fn id_rows(user_id: &str, ids: &[String]) -> Vec<Vec<V>> {
 }
 
 /// Insert one user and what hangs off it (credentials must be hashed).
-async fn insert_one_user(c: &mut AnyConnection, image: &UserImage) -> Result<()> {
+pub(crate) async fn insert_one_user(c: &mut AnyConnection, image: &UserImage) -> Result<()> {
     let u = &image.user;
     sqlx::query(
         "INSERT INTO user_entity (id, realm_id, username, email, first_name, last_name, enabled, \

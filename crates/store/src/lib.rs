@@ -9,6 +9,7 @@
 //! under PostgreSQL's advisory lock, so several nodes may start at once.
 
 mod admin;
+mod admin_clients;
 mod admin_roles;
 mod bulk;
 mod connect;
@@ -21,6 +22,9 @@ mod user;
 pub use admin::{
     GroupDetails, Match, NameTaken, Page, RoleDetails, TextFilter, UserConflict, UserDetails,
     UserQuery, escape_like,
+};
+pub use admin_clients::{
+    AdminEventQuery, AdminEventRecord, MapperOwner, ScopeRemoval, path_pattern,
 };
 pub use admin_roles::{ClientSessionCount, CompositeCycle, CredentialInfo, LiveSince, SessionView};
 pub use connect::{Backend, ConnectOptions, Target as DbTarget};

@@ -364,7 +364,11 @@ async fn delete_by_name(c: &mut AnyConnection, name: &str) -> Result<bool> {
     Ok(true)
 }
 
-async fn insert_image(c: &mut AnyConnection, image: &RealmImage, now_ms: i64) -> Result<()> {
+pub(crate) async fn insert_image(
+    c: &mut AnyConnection,
+    image: &RealmImage,
+    now_ms: i64,
+) -> Result<()> {
     let realm = &image.realm;
     let exists: i64 = sqlx::query("SELECT COUNT(*) FROM realm WHERE name = $1 OR id = $2")
         .bind(&realm.name)

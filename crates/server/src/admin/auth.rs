@@ -45,6 +45,8 @@ pub mod role {
     pub const QUERY_REALMS: &str = "query-realms";
     pub const VIEW_CLIENTS: &str = "view-clients";
     pub const MANAGE_CLIENTS: &str = "manage-clients";
+    pub const VIEW_EVENTS: &str = "view-events";
+    pub const MANAGE_EVENTS: &str = "manage-events";
 }
 
 /// Longest bearer token looked at; ours are far shorter.
@@ -85,11 +87,17 @@ pub enum Action {
     ViewClients,
     /// Create, change and delete clients, their secrets, roles and mappers.
     ManageClients,
+    /// Change or delete the realm itself (`PUT`/`DELETE /admin/realms/{realm}`).
+    ManageRealm,
+    /// Read admin events and the events configuration.
+    ViewEvents,
+    /// Change the events configuration, delete events.
+    ManageEvents,
 }
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 19] = [
         Action::SeeRealm,
         Action::ViewRealm,
         Action::QueryUsers,
@@ -106,6 +114,9 @@ impl Action {
         Action::QueryClients,
         Action::ViewClients,
         Action::ManageClients,
+        Action::ManageRealm,
+        Action::ViewEvents,
+        Action::ManageEvents,
     ];
 }
 
@@ -185,9 +196,20 @@ impl Access {
             }
             Action::QueryClients => self.any(&[QUERY_CLIENTS, VIEW_CLIENTS, MANAGE_CLIENTS]),
             Action::ManageClients => self.has(MANAGE_CLIENTS),
-            Action::ManageRoles => self.has(MANAGE_REALM),
+            Action::ManageRoles | Action::ManageRealm => self.has(MANAGE_REALM),
+            Action::ViewEvents => self.any(&[VIEW_EVENTS, MANAGE_EVENTS]),
+            Action::ManageEvents => self.has(MANAGE_EVENTS),
         }
     }
+}
+
+/// Whether a user of `caller_realm` with these effective roles may create realms
+/// (`POST /admin/realms`): master users holding master's `admin` or `create-realm` realm role.
+pub fn may_create_realm(caller_realm: &str, effective: &[RoleRecord]) -> bool {
+    caller_realm == MASTER_REALM
+        && effective
+            .iter()
+            .any(|r| r.client_id.is_none() && (r.name == ADMIN_ROLE || r.name == CREATE_REALM_ROLE))
 }
 
 /// Which client's roles (by `clientId`, in the caller's own realm) give a user of
@@ -349,6 +371,12 @@ pub async fn authenticate(s: &AppState, headers: &HeaderMap) -> Result<Caller, R
         .user_claims(&s.store, &active.user.id)
         .await
         .map_err(crate::error::internal_any)?;
+    crate::admin::events::note_caller(crate::admin::events::AuthDetails {
+        realm_id: realm.id.clone(),
+        client_id: active.client.id.clone(),
+        user_id: active.user.id.clone(),
+        ip_address: crate::oidc::http::client_address(s, headers),
+    });
     Ok(Caller {
         realm,
         user: active.user,
@@ -402,7 +430,14 @@ mod tests {
             ("view-realm", &[SeeRealm, ViewRealm, ViewRoles, ListRoles]),
             (
                 "manage-realm",
-                &[SeeRealm, ViewRealm, ViewRoles, ListRoles, ManageRoles],
+                &[
+                    SeeRealm,
+                    ViewRealm,
+                    ViewRoles,
+                    ListRoles,
+                    ManageRoles,
+                    ManageRealm,
+                ],
             ),
             ("query-users", &[SeeRealm, QueryUsers, ListRoles]),
             (
@@ -439,7 +474,8 @@ mod tests {
                     ManageClients,
                 ],
             ),
-            ("view-events", &[SeeRealm]),
+            ("view-events", &[SeeRealm, ViewEvents]),
+            ("manage-events", &[SeeRealm, ViewEvents, ManageEvents]),
             ("impersonation", &[SeeRealm]),
         ];
         for (name, allowed) in cases {
@@ -466,6 +502,18 @@ mod tests {
         }
         assert!(!Access::none().is_admin());
         assert!(Access::from_roles(["view-events"]).is_admin());
+    }
+
+    #[test]
+    fn realm_creators_are_master_admins_and_creators() {
+        let admin = role("1", "admin", None);
+        let create = role("2", "create-realm", None);
+        let client_admin = role("3", "admin", Some("c"));
+        assert!(may_create_realm("master", std::slice::from_ref(&admin)));
+        assert!(may_create_realm("master", std::slice::from_ref(&create)));
+        assert!(!may_create_realm("master", &[client_admin]));
+        assert!(!may_create_realm("acme", &[admin, create]));
+        assert!(!may_create_realm("master", &[]));
     }
 
     #[test]

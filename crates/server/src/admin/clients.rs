@@ -1,4 +1,5 @@
-//! Clients: `GET/POST /clients`, `GET/PUT/DELETE /clients/{id}`, `GET/POST /clients/{id}/client-secret`.
+//! Clients: `GET/POST /clients`, `GET/PUT/DELETE /clients/{id}`, `GET/POST /clients/{id}/client-secret`,
+//! `GET /clients/{id}/service-account-user`.
 //!
 //! As in Keycloak: listing needs `query-clients` (or `view-clients`/`manage-clients`), reading
 //! one client or its secret needs `view-clients`, regenerating the secret or deleting `manage-clients`.
@@ -6,6 +7,7 @@
 
 use crate::admin::auth::Action;
 use crate::admin::http::{self, Answer};
+use crate::admin::mappers::{mapper_repr, validate_all};
 use crate::admin::params::{MAX_PAGE, Query};
 use crate::admin::{bad_param, context, db, realm_url, repr};
 use crate::app::AppState;
@@ -17,7 +19,7 @@ use portcullis_model::defaults::REALM_MANAGEMENT_CLIENT;
 use portcullis_model::import::generate_secret;
 use portcullis_model::records::{ClientRecord, ScopeLink, UserImage, UserRecord, new_id};
 use portcullis_model::repr::ClientRepresentation;
-use portcullis_store::{Match, NameTaken, TextFilter};
+use portcullis_store::{MapperOwner, Match, NameTaken, TextFilter};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -36,11 +38,49 @@ pub async fn list(
         .map_err(bad_param)?
         .map(|v| TextFilter::new(v, if infix { Match::Infix } else { Match::Exact }));
     let page = q.page(MAX_PAGE).map_err(bad_param)?;
-    let clients = db(s
-        .store
-        .clients_page(&c.realm.id, filter.as_ref(), page)
-        .await)?;
-    http::ok(clients.iter().map(repr::client_repr).collect::<Vec<_>>())
+    let clients = match (&filter, infix) {
+        // Exact lookup, as Keycloak's `getClientByClientId`: case-sensitive, then paged.
+        (Some(f), false) => db(s
+            .store
+            .clients_page(
+                &c.realm.id,
+                Some(f),
+                portcullis_store::Page {
+                    first: 0,
+                    max: MAX_PAGE,
+                },
+            )
+            .await)?
+        .into_iter()
+        .filter(|cl| cl.client_id == f.text)
+        .skip(page.first.max(0) as usize)
+        .take(page.max.max(0) as usize)
+        .collect(),
+        _ => db(s
+            .store
+            .clients_page(&c.realm.id, filter.as_ref(), page)
+            .await)?,
+    };
+    // Each client with its protocol mappers, as Keycloak lists them (one query for the page).
+    let ids: Vec<String> = clients.iter().map(|cl| cl.id.clone()).collect();
+    let mappers = db(s.store.mappers_of(&ids).await)?;
+    http::ok(
+        clients
+            .iter()
+            .map(|cl| {
+                let mut rep = repr::client_repr(cl);
+                let own: Vec<_> = mappers
+                    .iter()
+                    .filter(|m| m.owner_id == cl.id)
+                    .map(mapper_repr)
+                    .collect();
+                if !own.is_empty() {
+                    rep.protocol_mappers = Some(own);
+                }
+                rep
+            })
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// GET `/clients/{id}` (the internal id).
@@ -50,7 +90,89 @@ pub async fn get(
     headers: HeaderMap,
 ) -> Answer {
     let c = context(&s, &headers, &realm, Action::ViewClients).await?;
-    http::ok(repr::client_repr(&find(&s, &c.realm.id, &id).await?))
+    let client = find(&s, &c.realm.id, &id).await?;
+    let mappers = db(s.store.owner_mappers(MapperOwner::Client(&client.id)).await)?;
+    let mut rep = repr::client_repr(&client);
+    if !mappers.is_empty() {
+        rep.protocol_mappers = Some(mappers.iter().map(mapper_repr).collect());
+    }
+    // The names of its client scopes, as Keycloak shows them.
+    let linked = db(s.store.client_scopes_of(&client.id).await)?;
+    let names = |default_scope: bool| -> Vec<String> {
+        linked
+            .iter()
+            .filter(|(_, d)| *d == default_scope)
+            .map(|(sc, _)| sc.name.clone())
+            .collect()
+    };
+    rep.default_client_scopes = Some(names(true));
+    rep.optional_client_scopes = Some(names(false));
+    http::ok(rep)
+}
+
+/// GET `/clients/{id}/service-account-user`: the client's service-account user; 400 when the
+/// client has no service account (as Keycloak). A client whose service account was switched on
+/// after its creation gets its user now, as Keycloak does.
+pub async fn service_account_user(
+    State(s): State<AppState>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Answer {
+    let c = context(&s, &headers, &realm, Action::ViewClients).await?;
+    let client = find(&s, &c.realm.id, &id).await?;
+    let user = match db(s.store.service_account_user(&client.id).await)? {
+        Some(u) => u,
+        None if client.service_accounts_enabled() => {
+            let image = service_account_image(&c.realm, &client);
+            match s.store.add_service_account(&image).await {
+                Ok(()) => {}
+                // Created by a concurrent request: read that one.
+                Err(portcullis_store::StoreError::Conflict(_)) => {}
+                Err(e) => return Err(crate::error::internal(e)),
+            }
+            s.caches.invalidate_config();
+            db(s.store.service_account_user(&client.id).await)?
+                .ok_or_else(|| http::not_found("User not found"))?
+        }
+        None => {
+            return Err(http::bad_request(&format!(
+                "Service account not enabled for the client '{}'",
+                client.client_id
+            )));
+        }
+    };
+    let details = db(s.store.user_details(&c.realm.id, &user.id).await)?
+        .ok_or_else(|| http::not_found("User not found"))?;
+    http::ok(repr::user_repr(&details, false, &c.access))
+}
+
+/// A client's service-account user (`service-account-{clientId}`), with the realm's default
+/// role.
+fn service_account_image(
+    realm: &portcullis_model::records::RealmRecord,
+    client: &ClientRecord,
+) -> UserImage {
+    UserImage {
+        user: UserRecord {
+            id: new_id(),
+            realm_id: realm.id.clone(),
+            username: format!("service-account-{}", client.client_id.to_lowercase()),
+            email: None,
+            first_name: None,
+            last_name: None,
+            enabled: true,
+            email_verified: false,
+            created_timestamp: crate::oidc::http::now_ms(),
+            not_before: 0,
+            federation_link: None,
+            service_account_client_id: Some(client.id.clone()),
+        },
+        attributes: Vec::new(),
+        required_actions: Vec::new(),
+        credentials: Vec::new(),
+        group_ids: Vec::new(),
+        role_ids: vec![realm.default_role_id.clone()],
+    }
 }
 
 async fn find(s: &AppState, realm_id: &str, id: &str) -> Result<ClientRecord, Response> {
@@ -120,8 +242,9 @@ pub async fn delete(
 
 /// POST `/clients`: 201 with `Location: .../clients/{id}`; 409 when the `clientId` is taken. A
 /// confidential client without a secret gets a generated one; the realm's default OpenID
-/// Connect client scopes are linked, and a service-account user is created when enabled.
-/// Protocol mappers in the body are not taken yet.
+/// Connect client scopes are linked, a service-account user is created when enabled, and the
+/// body's `protocolMappers` are stored (each checked as `POST .../protocol-mappers/models`
+/// checks it), all in one transaction.
 pub async fn create(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -163,10 +286,18 @@ pub async fn create(
     stored.client_id = None;
     stored.secret = None;
     stored.protocol_mappers = None;
+    stored.default_client_scopes = None;
+    stored.optional_client_scopes = None;
     if stored.protocol.is_none() {
         stored.protocol = Some("openid-connect".into());
     }
     let protocol = stored.protocol.clone().unwrap_or_default();
+    let mappers = validate_all(
+        rep.protocol_mappers.as_deref().unwrap_or(&[]),
+        &id,
+        &protocol,
+        true,
+    )?;
     let service_account = stored.service_accounts_enabled.unwrap_or(false);
     let client = ClientRecord {
         id: id.clone(),
@@ -175,38 +306,49 @@ pub async fn create(
         secret,
         repr: stored,
     };
-    let scopes: Vec<ScopeLink> = db(s.store.realm_default_scopes(&c.realm.id).await)?
-        .into_iter()
-        .filter(|(sc, _)| sc.repr.protocol.as_deref().unwrap_or("openid-connect") == protocol)
-        .map(|(sc, default_scope)| ScopeLink {
-            owner_id: id.clone(),
-            scope_id: sc.id,
-            default_scope,
-        })
-        .collect();
-    let account = service_account.then(|| UserImage {
-        user: UserRecord {
-            id: new_id(),
-            realm_id: c.realm.id.clone(),
-            username: format!("service-account-{}", client_id.to_lowercase()),
-            email: None,
-            first_name: None,
-            last_name: None,
-            enabled: true,
-            email_verified: false,
-            created_timestamp: crate::oidc::http::now_ms(),
-            not_before: 0,
-            federation_link: None,
-            service_account_client_id: Some(id.clone()),
-        },
-        attributes: Vec::new(),
-        required_actions: Vec::new(),
-        credentials: Vec::new(),
-        group_ids: Vec::new(),
-        role_ids: vec![c.realm.default_role_id.clone()],
-    });
+    // `defaultClientScopes` / `optionalClientScopes` in the body name the scopes to link (as
+    // Keycloak does on create; unknown names are skipped with a log line); a list not given
+    // falls back to the realm's list of that kind.
+    let same_protocol = |sc: &portcullis_model::records::ClientScopeRecord| {
+        sc.repr.protocol.as_deref().unwrap_or("openid-connect") == protocol
+    };
+    let realm_scopes = db(s.store.realm_client_scopes(&c.realm.id).await)?;
+    let realm_lists = db(s.store.realm_default_scopes(&c.realm.id).await)?;
+    let mut scopes: Vec<ScopeLink> = Vec::new();
+    for (default_scope, given) in [
+        (true, rep.default_client_scopes.as_ref()),
+        (false, rep.optional_client_scopes.as_ref()),
+    ] {
+        let chosen: Vec<String> = match given {
+            Some(names) => names
+                .iter()
+                .filter_map(|n| {
+                    let found = realm_scopes.iter().find(|sc| &sc.name == n && same_protocol(sc));
+                    if found.is_none() {
+                        tracing::info!(client = %client_id, scope = %n, "client scope not found; skipped");
+                    }
+                    found.map(|sc| sc.id.clone())
+                })
+                .collect(),
+            None => realm_lists
+                .iter()
+                .filter(|(sc, d)| *d == default_scope && same_protocol(sc))
+                .map(|(sc, _)| sc.id.clone())
+                .collect(),
+        };
+        for scope_id in chosen {
+            if !scopes.iter().any(|l| l.scope_id == scope_id) {
+                scopes.push(ScopeLink {
+                    owner_id: id.clone(),
+                    scope_id,
+                    default_scope,
+                });
+            }
+        }
+    }
+    let account = service_account.then(|| service_account_image(&c.realm, &client));
     db(s.store
-        .create_client(&client, &scopes, account.as_ref())
+        .create_client_with_mappers(&client, &scopes, account.as_ref(), &mappers)
         .await)?
     .map_err(|NameTaken| http::conflict(&format!("Client {client_id} already exists")))?;
     s.caches.invalidate_config();
@@ -254,6 +396,8 @@ pub async fn update(
     stored.client_id = None;
     stored.secret = None;
     stored.protocol_mappers = None;
+    stored.default_client_scopes = None;
+    stored.optional_client_scopes = None;
     let client = ClientRecord {
         id: current.id.clone(),
         realm_id: c.realm.id.clone(),

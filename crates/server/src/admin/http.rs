@@ -105,11 +105,34 @@ fn is_json(headers: &HeaderMap) -> bool {
         })
 }
 
+/// 413; `close` when the body was not read to its end (the connection cannot be reused).
+pub fn too_large(close: bool) -> Response {
+    let mut resp = json(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        json!({"error": "HTTP 413 Payload Too Large"}),
+    );
+    if close {
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
+}
+
 /// Read a JSON body into `T`: 415 unless it is JSON, 413 above [`MAX_ADMIN_BODY`], 400 with
 /// the position (syntax) or the field path (types) otherwise.
 pub async fn read_json<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: Body,
+) -> Result<T, Response> {
+    read_json_up_to(headers, body, MAX_ADMIN_BODY).await
+}
+
+/// [`read_json`] with another size limit (a whole realm in `POST /admin/realms` may be as
+/// large as the server-wide limit).
+pub async fn read_json_up_to<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
 ) -> Result<T, Response> {
     if !is_json(headers) {
         return Err(json(
@@ -117,25 +140,14 @@ pub async fn read_json<T: DeserializeOwned>(
             json!({"error": "HTTP 415 Unsupported Media Type"}),
         ));
     }
-    let too_large = || {
-        json(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            json!({"error": "HTTP 413 Payload Too Large"}),
-        )
-    };
     // Read up to the server-wide limit, then judge: a body left half-read would make the
     // connection unusable and could reset it before the client sees the 413.
     let bytes = match axum::body::to_bytes(body, crate::app::MAX_BODY).await {
         Ok(b) => b,
-        Err(_) => {
-            let mut resp = too_large();
-            resp.headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            return Err(resp);
-        }
+        Err(_) => return Err(too_large(true)),
     };
-    if bytes.len() > MAX_ADMIN_BODY {
-        return Err(too_large());
+    if bytes.len() > limit {
+        return Err(too_large(false));
     }
     parse_json(&bytes).map_err(|m| bad_request(&m))
 }

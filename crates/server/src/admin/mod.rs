@@ -1,21 +1,27 @@
 //! The Keycloak-compatible admin REST API under `{relative-path}/admin/realms`, one module per
 //! resource: `realms`, `users`, `memberships` (a user's groups), `role_mappings` (of users and
 //! groups), `groups`, `roles`, `client_roles`, `composites` (and who holds a role),
-//! `credentials`, `sessions`, `clients`. Shared pieces: `role_refs` (the role a path names), `auth` (who calls, what they may do), `http` (answers and bodies),
+//! `credentials`, `sessions`, `clients`, `mappers` (protocol mappers of clients and client
+//! scopes), `client_scopes`, `events` (admin events and their configuration). Shared pieces:
+//! `role_refs` (the role a path names), `auth` (who calls, what they may do), `http` (answers and bodies),
 //! `params` (query parameters), `repr` (representations).
 //!
 //! Every handler has the same shape: [`context`] authenticates the bearer token, finds the
 //! realm (404) and checks the one [`Action`] the endpoint needs (403); then parse, call the
 //! store (each write one transaction), invalidate the read caches it touched, render.
-//! Admin events are not recorded yet (a later slice of issue 4).
+//! Admin events are recorded for the whole router by one middleware ([`events::record`],
+//! applied in [`router`]), not by the handlers.
 
 pub mod auth;
 pub mod client_roles;
+pub mod client_scopes;
 pub mod clients;
 pub mod composites;
 pub mod credentials;
+pub mod events;
 pub mod groups;
 pub mod http;
+pub mod mappers;
 pub mod memberships;
 pub mod params;
 pub mod realms;
@@ -104,6 +110,117 @@ pub fn routes() -> Router<AppState> {
             get(clients::get_secret).post(clients::regenerate_secret),
         )
         .merge(role_routes(r))
+        .merge(client_and_realm_routes())
+}
+
+/// The admin router with admin-event recording around every route.
+pub fn router(state: &AppState) -> Router<AppState> {
+    routes().layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        events::record,
+    ))
+}
+
+/// Protocol mappers, client scopes and their links, the service-account user, realm
+/// creation, update, deletion and partial export, admin events and their configuration.
+fn client_and_realm_routes() -> Router<AppState> {
+    let r = "/admin/realms/{realm}";
+    let c = "/admin/realms/{realm}/clients/{id}";
+    let cs = "/admin/realms/{realm}/client-scopes/{id}";
+    Router::new()
+        .route("/admin/realms", post(realms::create))
+        .route(r, put(realms::update).delete(realms::delete))
+        .route(&format!("{r}/partial-export"), post(realms::partial_export))
+        .route(
+            &format!("{c}/service-account-user"),
+            get(clients::service_account_user),
+        )
+        .route(
+            &format!("{c}/protocol-mappers/models"),
+            get(mappers::client_list).post(mappers::client_create),
+        )
+        .route(
+            &format!("{c}/protocol-mappers/models/{{mapper_id}}"),
+            get(mappers::client_get)
+                .put(mappers::client_update)
+                .delete(mappers::client_delete),
+        )
+        .route(
+            &format!("{c}/protocol-mappers/add-models"),
+            post(mappers::client_add_many),
+        )
+        .route(
+            &format!("{c}/protocol-mappers/protocol/{{protocol}}"),
+            get(mappers::client_by_protocol),
+        )
+        .route(
+            &format!("{cs}/protocol-mappers/models"),
+            get(mappers::scope_list).post(mappers::scope_create),
+        )
+        .route(
+            &format!("{cs}/protocol-mappers/models/{{mapper_id}}"),
+            get(mappers::scope_get)
+                .put(mappers::scope_update)
+                .delete(mappers::scope_delete),
+        )
+        .route(
+            &format!("{cs}/protocol-mappers/add-models"),
+            post(mappers::scope_add_many),
+        )
+        .route(
+            &format!("{cs}/protocol-mappers/protocol/{{protocol}}"),
+            get(mappers::scope_by_protocol),
+        )
+        .route(
+            &format!("{r}/client-scopes"),
+            get(client_scopes::list).post(client_scopes::create),
+        )
+        .route(
+            cs,
+            get(client_scopes::get)
+                .put(client_scopes::update)
+                .delete(client_scopes::delete),
+        )
+        .route(
+            &format!("{c}/default-client-scopes"),
+            get(client_scopes::client_defaults),
+        )
+        .route(
+            &format!("{c}/default-client-scopes/{{scope_id}}"),
+            put(client_scopes::add_client_default).delete(client_scopes::remove_client_default),
+        )
+        .route(
+            &format!("{c}/optional-client-scopes"),
+            get(client_scopes::client_optionals),
+        )
+        .route(
+            &format!("{c}/optional-client-scopes/{{scope_id}}"),
+            put(client_scopes::add_client_optional).delete(client_scopes::remove_client_optional),
+        )
+        .route(
+            &format!("{r}/default-default-client-scopes"),
+            get(client_scopes::realm_defaults),
+        )
+        .route(
+            &format!("{r}/default-default-client-scopes/{{scope_id}}"),
+            put(client_scopes::add_realm_default).delete(client_scopes::remove_realm_default),
+        )
+        .route(
+            &format!("{r}/default-optional-client-scopes"),
+            get(client_scopes::realm_optionals),
+        )
+        .route(
+            &format!("{r}/default-optional-client-scopes/{{scope_id}}"),
+            put(client_scopes::add_realm_optional).delete(client_scopes::remove_realm_optional),
+        )
+        .route(
+            &format!("{r}/admin-events"),
+            get(events::list).delete(events::clear),
+        )
+        .route(
+            &format!("{r}/events/config"),
+            get(events::get_config).put(events::put_config),
+        )
 }
 
 /// Client roles, composites, role holders, user and group role mappings, credentials and

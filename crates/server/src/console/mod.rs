@@ -63,8 +63,9 @@ impl std::ops::Deref for Console {
 
 /// The console's routes, with their own state; merged into the public router.
 pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState) -> Router<S> {
+    // The admin router with its event recording: changes made here are admin events too.
     let api = crate::oidc::routes()
-        .merge(crate::admin::routes())
+        .merge(crate::admin::router(&app))
         .with_state(app.clone());
     let rel = app.hostname.relative_path.trim_end_matches('/').to_owned();
     let console = Console(Arc::new(Inner {
