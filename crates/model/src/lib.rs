@@ -10,6 +10,7 @@ pub mod defaults;
 pub mod export;
 pub mod import;
 pub mod password;
+pub mod password_policy;
 pub mod records;
 pub mod redirect;
 pub mod repr;

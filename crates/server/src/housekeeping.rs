@@ -1,5 +1,5 @@
-//! Background housekeeping: expired authorization codes, logins in progress, revoked token ids
-//! and SSO sessions past their realm's lifespans are deleted in bounded batches (REL-8), and
+//! Background housekeeping: expired authorization codes, logins in progress, revoked token ids,
+//! used action-token ids and SSO sessions past their realm's lifespans are deleted in bounded batches (REL-8), and
 //! password-hashing memory kept for reuse is freed after a round without logins. Every
 //! node runs it; the store's purges are safe to run concurrently, and a failed round (a
 //! PostgreSQL deadlock victim, the database briefly away) is logged and retried next round.
@@ -34,6 +34,13 @@ pub async fn round(store: &Store) -> Result<u64, portcullis_store::StoreError> {
     let mut total = 0;
     for _ in 0..MAX_BATCHES {
         let n = store.purge_expired(now, BATCH).await?;
+        total += n;
+        if n == 0 {
+            break;
+        }
+    }
+    for _ in 0..MAX_BATCHES {
+        let n = store.purge_used_action_tokens(now, BATCH).await?;
         total += n;
         if n == 0 {
             break;

@@ -12,6 +12,7 @@ mod admin;
 mod bulk;
 mod connect;
 mod keys;
+mod lifecycle;
 mod oidc;
 mod realm;
 mod user;
@@ -21,6 +22,7 @@ pub use admin::{
     UserQuery, escape_like,
 };
 pub use connect::{Backend, ConnectOptions, Target as DbTarget};
+pub use lifecycle::{LoginFlowRecord, StoredHash};
 pub use oidc::{CODE_RETENTION_MS, CodeRedemption, RefreshOutcome, SessionLifespans};
 
 use sqlx::AnyPool;

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod clients;
 pub mod groups;
 pub mod http;
+pub mod lifecycle;
 pub mod memberships;
 pub mod params;
 pub mod realms;
@@ -25,7 +26,7 @@ use auth::{Access, Action, Caller};
 use axum::Router;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use portcullis_model::records::RealmRecord;
 use std::sync::Arc;
 
@@ -97,6 +98,15 @@ pub fn routes() -> Router<AppState> {
         .route(
             &format!("{r}/clients/{{id}}/client-secret"),
             get(clients::get_secret).post(clients::regenerate_secret),
+        )
+        // Account lifecycle (mail).
+        .route(
+            &format!("{r}/testSMTPConnection"),
+            post(lifecycle::test_smtp_connection),
+        )
+        .route(
+            &format!("{r}/users/{{id}}/execute-actions-email"),
+            put(lifecycle::execute_actions_email),
         )
 }
 
