@@ -98,6 +98,7 @@ struct Emails {
     bob: String,
     admin: String,
     carol: String,
+    dana: String,
 }
 
 fn realm_json(md: &MailDev, e: &Emails) -> String {
@@ -121,6 +122,9 @@ fn realm_json(md: &MailDev, e: &Emails) -> String {
             {"username": "bob", "enabled": true, "email": e.bob, "emailVerified": true,
              "firstName": "Bob", "lastName": "Builder",
              "credentials": [{"type": "password", "value": "bob-pw-1"}]},
+            {"username": "dana", "enabled": true, "email": e.dana, "emailVerified": false,
+             "firstName": "Dana", "lastName": "D",
+             "credentials": [{"type": "password", "value": "dana-pw-1"}]},
             {"username": "nomail", "enabled": true,
              "credentials": [{"type": "password", "value": "nomail-pw-1"}]},
             {"username": "root", "enabled": true, "email": e.admin, "emailVerified": true,
@@ -167,6 +171,7 @@ fn start() -> Env {
         bob: unique("bob"),
         admin: unique("root"),
         carol: unique("carol"),
+        dana: unique("dana"),
     };
     let w = Workdir::new();
     w.write("data/import/life-realm.json", &realm_json(&md, &e));
@@ -450,7 +455,10 @@ async fn registration_policy_duplicates_then_verification_link_logs_in() {
         "{}",
         p.body
     );
-    // Until verified, a password login stops at the same step and yields no code.
+    // Until verified, the password grant refuses and a browser login stops at the same step.
+    let (s, v) = env.grant("newbie", "newbie-pw-1").await;
+    assert_ne!(s, 200);
+    assert_eq!(v["error_description"], "Account is not fully set up", "{v}");
     let other = env.browser_login("life", "newbie", "newbie-pw-1").await;
     assert_eq!(other.status, 200);
     assert!(other.body.contains("You need to verify your email address"));
@@ -1074,4 +1082,47 @@ async fn every_new_form_refuses_a_wrong_csrf_value() {
         200,
         "password unchanged"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_verify_email_link_verifies_and_redirects() {
+    let env = start();
+    let token = env.admin_token("root", "root-pw-1").await;
+    let dana = env.user_id(&token, "dana").await;
+    assert_ne!(env.grant("dana", "dana-pw-1").await.0, 200);
+    let (s, v) = env
+        .admin(
+            "PUT",
+            &format!("/users/{dana}/send-verify-email?client_id=web&redirect_uri={CB}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(s, 204, "{v}");
+    let mail = env.md.wait_for(&env.e.dana, 1).await;
+    assert_eq!(mail["subject"], "Verify email");
+    assert!(mail["text"].as_str().unwrap().contains("12 hours"));
+    let p = Browser::new().get(&link_in(&mail)).await;
+    assert_eq!(p.status, 302, "{}", p.body);
+    assert_eq!(p.location.as_deref(), Some(CB));
+    let (_, user) = env
+        .admin("GET", &format!("/users/{dana}"), &token, None)
+        .await;
+    assert_eq!(user["emailVerified"], true);
+    assert_eq!(env.grant("dana", "dana-pw-1").await.0, 200);
+    // Without a redirect URI: the information page.
+    let (s, _) = env
+        .admin(
+            "PUT",
+            &format!("/users/{dana}/send-verify-email"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let p = Browser::new()
+        .get(&link_in(&env.md.wait_for(&env.e.dana, 2).await))
+        .await;
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains("Your email address has been verified."));
 }

@@ -1,5 +1,6 @@
-//! Account lifecycle endpoints of the admin API: `POST /testSMTPConnection` (manage-realm) and
-//! `PUT /users/{id}/execute-actions-email` (manage-users), with Keycloak's answers.
+//! Account lifecycle endpoints of the admin API: `POST /testSMTPConnection` (manage-realm),
+//! `PUT /users/{id}/execute-actions-email` and `PUT /users/{id}/send-verify-email`
+//! (manage-users), with Keycloak's answers.
 
 use crate::admin::auth::{Action, role};
 use crate::admin::http::{self, Answer};
@@ -89,9 +90,53 @@ pub async fn execute_actions_email(
     let c = context(&s, &headers, &realm, Action::ManageUsers).await?;
     let actions: Vec<String> = http::read_json(&headers, body).await?;
     let user = users::find(&s, &c, &id).await?.user;
-    let q = Query::parse(raw.as_deref());
+    if actions.is_empty()
+        || actions
+            .iter()
+            .any(|a| !SUPPORTED_ACTIONS.contains(&a.as_str()))
+    {
+        return Err(http::bad_request("Provided invalid required actions"));
+    }
+    send_link(&s, &c, &headers, raw.as_deref(), &user, actions).await
+}
+
+/// PUT `/users/{id}/send-verify-email?lifespan=&client_id=&redirect_uri=`: a verification
+/// mail whose link marks the address verified. Same answers as `execute-actions-email`.
+pub async fn send_verify_email(
+    State(s): State<AppState>,
+    Path((realm, id)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Answer {
+    let c = context(&s, &headers, &realm, Action::ManageUsers).await?;
+    let user = users::find(&s, &c, &id).await?.user;
+    send_link(&s, &c, &headers, raw.as_deref(), &user, Vec::new()).await
+}
+
+/// Mail `user` a link made by an administrator: `execute-actions` for `actions`, or
+/// `verify-email` when there are none.
+async fn send_link(
+    s: &AppState,
+    c: &crate::admin::Context,
+    headers: &HeaderMap,
+    raw: Option<&str>,
+    user: &portcullis_model::records::UserRecord,
+    actions: Vec<String>,
+) -> Answer {
+    let verify = actions.is_empty();
+    let typ = if verify {
+        action_token::VERIFY_EMAIL
+    } else {
+        action_token::EXECUTE_ACTIONS
+    };
+    let failed = if verify {
+        "Failed to send verify email"
+    } else {
+        "Failed to send execute actions email"
+    };
+    let q = Query::parse(raw);
     let lifespan = match q.text("lifespan").map_err(bad_param)? {
-        None => action_token::lifespan(&c.realm, action_token::EXECUTE_ACTIONS, true),
+        None => action_token::lifespan(&c.realm, typ, true),
         Some(v) => match v.trim().parse::<i64>() {
             Ok(n) if n > 0 => n,
             _ => return Err(http::bad_request("Invalid lifespan")),
@@ -102,13 +147,6 @@ pub async fn execute_actions_email(
         .text("redirect_uri")
         .map_err(bad_param)?
         .map(str::to_owned);
-    if actions.is_empty()
-        || actions
-            .iter()
-            .any(|a| !SUPPORTED_ACTIONS.contains(&a.as_str()))
-    {
-        return Err(http::bad_request("Provided invalid required actions"));
-    }
     if !user.enabled {
         return Err(http::bad_request("User is disabled"));
     }
@@ -139,38 +177,35 @@ pub async fn execute_actions_email(
         },
     };
     let Some(settings) = SmtpSettings::of_realm(&c.realm).ok().flatten() else {
-        tracing::warn!(realm = %c.realm.name, "execute-actions email: no usable SMTP settings");
-        return Err(server_error("Failed to send execute actions email"));
+        tracing::warn!(realm = %c.realm.name, "cannot send email: no usable SMTP settings");
+        return Err(server_error(failed));
     };
-    let issuer = crate::oidc::authorize::Frontend::new(&s, &headers, &c.realm.name)
+    let issuer = crate::oidc::authorize::Frontend::new(s, headers, &c.realm.name)
         .urls
         .issuer;
     let token = ActionToken {
         jti: new_id(),
-        typ: action_token::EXECUTE_ACTIONS.to_owned(),
+        typ: typ.to_owned(),
         sub: user.id.clone(),
         exp: now_s().saturating_add(lifespan),
         azp: Some(client.client_id.clone()),
-        email: None,
+        email: verify.then(|| email.clone()),
         actions: actions.clone(),
         redirect_uri,
     };
-    let key = action_token::issue(&s, &c.realm, &issuer, &token)
+    let key = action_token::issue(s, &c.realm, &issuer, &token)
         .await
         .map_err(crate::error::internal_any)?;
     let link = action_token::link(&issuer, &key, Some(&client.client_id), None);
-    let m = mail::render(
-        &s,
-        &c.realm,
-        MailKind::ExecuteActions,
-        &email,
-        &link,
-        lifespan,
-        &actions,
-    )
-    .map_err(crate::error::internal_any)?;
+    let kind = if verify {
+        MailKind::EmailVerification
+    } else {
+        MailKind::ExecuteActions
+    };
+    let m = mail::render(s, &c.realm, kind, &email, &link, lifespan, &actions)
+        .map_err(crate::error::internal_any)?;
     if !mail::send_logged(&settings, &c.realm.name, &m).await {
-        return Err(server_error("Failed to send execute actions email"));
+        return Err(server_error(failed));
     }
     http::no_content()
 }

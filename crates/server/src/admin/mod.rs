@@ -108,6 +108,10 @@ pub fn routes() -> Router<AppState> {
             &format!("{r}/users/{{id}}/execute-actions-email"),
             put(lifecycle::execute_actions_email),
         )
+        .route(
+            &format!("{r}/users/{{id}}/send-verify-email"),
+            put(lifecycle::send_verify_email),
+        )
 }
 
 /// An authorised request: who calls, in which realm, with which rights.

@@ -172,13 +172,17 @@ async fn pending_actions(
     if let Some(extra) = &flow.extra {
         actions.extend(extra.actions.iter().map(|a| canonical(a)));
     }
-    if realm.settings.verify_email.unwrap_or(false) && !user.email_verified && user.email.is_some()
-    {
+    if must_verify_email(realm, user) {
         actions.push(VERIFY_EMAIL.to_owned());
     }
     actions.sort_by_key(|a| priority(a));
     actions.dedup();
     Ok(actions)
+}
+
+/// Whether the realm's `verifyEmail` asks this user to verify the address first.
+pub fn must_verify_email(realm: &RealmRecord, user: &UserRecord) -> bool {
+    realm.settings.verify_email.unwrap_or(false) && !user.email_verified && user.email.is_some()
 }
 
 /// Built-in action names are matched case-insensitively (as import does).
@@ -1202,6 +1206,12 @@ async fn action_token_inner(
             s.caches.invalidate_user(&user.id);
             user.email_verified = true;
             let Some(p) = login else {
+                // Sent by an administrator with a redirect URI: go there.
+                if let Some(uri) = t.redirect_uri.as_deref() {
+                    return Ok(
+                        redirect(uri).unwrap_or_else(|| error_page(s, fe, "Invalid redirect uri."))
+                    );
+                }
                 return Ok(info_page(s, fe, realm, EMAIL_VERIFIED, None));
             };
             // Continue the login of this tab.

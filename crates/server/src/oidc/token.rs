@@ -410,7 +410,10 @@ async fn password(
         PasswordCheck::Invalid => return Ok(Err(OAuthError::invalid_user_credentials())),
         PasswordCheck::Disabled(_) => return Ok(Err(OAuthError::account_disabled())),
     };
-    if !s.store.required_actions(&user.id).await?.is_empty() {
+    // Pending required actions, the realm's email verification included (TOK-6).
+    if !s.store.required_actions(&user.id).await?.is_empty()
+        || crate::oidc::lifecycle::must_verify_email(realm, &user)
+    {
         return Ok(Err(OAuthError::account_not_fully_set_up()));
     }
     let (us, cs) =
