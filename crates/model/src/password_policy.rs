@@ -109,7 +109,7 @@ const ACCEPTED_ELSEWHERE: &[&str] = &[
 fn count(name: &str, value: Option<&str>, default: usize) -> Result<usize, PolicyParseError> {
     match value {
         None => Ok(default),
-        Some(v) if v.is_empty() => Ok(default),
+        Some("") => Ok(default),
         Some(v) => v
             .parse::<usize>()
             .ok()
@@ -192,19 +192,19 @@ impl PasswordPolicy {
         for rule in &self.rules {
             let failed = match rule {
                 Rule::Length(min) => {
-                    (chars < *min).then(|| ("invalidPasswordMinLengthMessage", Some(*min)))
+                    (chars < *min).then_some(("invalidPasswordMinLengthMessage", Some(*min)))
                 }
                 Rule::MaxLength(max) => {
-                    (chars > *max).then(|| ("invalidPasswordMaxLengthMessage", Some(*max)))
+                    (chars > *max).then_some(("invalidPasswordMaxLengthMessage", Some(*max)))
                 }
                 Rule::Digits(min) => (n(|c| c.is_numeric()) < *min)
-                    .then(|| ("invalidPasswordMinDigitsMessage", Some(*min))),
+                    .then_some(("invalidPasswordMinDigitsMessage", Some(*min))),
                 Rule::LowerCase(min) => (n(|c| c.is_lowercase()) < *min)
-                    .then(|| ("invalidPasswordMinLowerCaseCharsMessage", Some(*min))),
+                    .then_some(("invalidPasswordMinLowerCaseCharsMessage", Some(*min))),
                 Rule::UpperCase(min) => (n(|c| c.is_uppercase()) < *min)
-                    .then(|| ("invalidPasswordMinUpperCaseCharsMessage", Some(*min))),
+                    .then_some(("invalidPasswordMinUpperCaseCharsMessage", Some(*min))),
                 Rule::SpecialChars(min) => (n(|c| !c.is_alphanumeric()) < *min)
-                    .then(|| ("invalidPasswordMinSpecialCharsMessage", Some(*min))),
+                    .then_some(("invalidPasswordMinSpecialCharsMessage", Some(*min))),
                 Rule::NotUsername => (!username.is_empty() && password == username)
                     .then_some(("invalidPasswordNotUsernameMessage", None)),
                 Rule::NotContainsUsername => (!username.is_empty()
