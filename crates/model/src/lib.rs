@@ -16,3 +16,4 @@ pub mod redirect;
 pub mod repr;
 pub mod roles;
 pub mod subst;
+pub mod totp;
