@@ -60,6 +60,14 @@ const BUILT_IN: &[(&str, &str)] = &[
     ),
     ("info.html", include_str!("../themes/base/login/info.html")),
     (
+        "login-config-totp.html",
+        include_str!("../themes/base/login/login-config-totp.html"),
+    ),
+    (
+        "login-otp.html",
+        include_str!("../themes/base/login/login-otp.html"),
+    ),
+    (
         "email/html/email-verification.html",
         include_str!("../themes/base/email/html/email-verification.html"),
     ),

@@ -1126,3 +1126,132 @@ async fn send_verify_email_link_verifies_and_redirects() {
     assert_eq!(p.status, 200);
     assert!(p.body.contains("Your email address has been verified."));
 }
+
+/// The current TOTP code for a base32 secret with Keycloak's default policy.
+fn otp_now(secret_b32: &str) -> String {
+    let key = portcullis_model::totp::base32_decode(secret_b32).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    portcullis_model::totp::totp(&portcullis_model::totp::OtpPolicy::default(), &key, now)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configure_totp_then_the_login_asks_for_the_code() {
+    let env = start();
+    let token = env.admin_token("root", "root-pw-1").await;
+    let alice = env.user_id(&token, "alice").await;
+    let (s, v) = env
+        .admin(
+            "PUT",
+            &format!("/users/{alice}/execute-actions-email"),
+            &token,
+            Some(json!(["CONFIGURE_TOTP"])),
+        )
+        .await;
+    assert_eq!(s, 204, "{v}");
+    let b = Browser::new();
+    let setup = b
+        .get(&link_in(&env.md.wait_for(&env.e.alice, 1).await))
+        .await;
+    assert!(
+        setup.body.contains("kc-totp-settings-form"),
+        "{}",
+        setup.body
+    );
+    assert!(
+        setup.body.contains("data:image&#x2f;svg+xml;base64,")
+            || setup.body.contains("data:image/svg+xml;base64,")
+    );
+    let (_, hidden) = html_form(&setup.body, "kc-totp-settings-form").unwrap();
+    let secret = hidden
+        .iter()
+        .find(|(k, _)| k == "totpSecret")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    let p = b
+        .submit(&setup, "kc-totp-settings-form", &[("totp", "000000x")])
+        .await;
+    assert!(p.body.contains("Invalid authenticator code."), "{}", p.body);
+    let p = b
+        .submit(
+            &setup,
+            "kc-totp-settings-form",
+            &[("totp", otp_now(&secret).as_str()), ("userLabel", "phone")],
+        )
+        .await;
+    assert!(
+        p.body.contains("Your account has been updated."),
+        "{}",
+        p.body
+    );
+
+    // The browser login now asks for the code after the password; nothing else gets past it.
+    let b = Browser::new();
+    let login = env.login_page(&b, "life").await;
+    let otp = b
+        .submit(
+            &login,
+            "kc-form-login",
+            &[("username", "alice"), ("password", "alice-pw-1")],
+        )
+        .await;
+    assert!(otp.body.contains("kc-otp-login-form"), "{}", otp.body);
+    let (action, _) = html_form(&otp.body, "kc-otp-login-form").unwrap();
+    let reload = b.get(&action).await;
+    assert_eq!(reload.status, 200);
+    assert!(
+        reload.body.contains("kc-otp-login-form"),
+        "a reload shows the same step"
+    );
+    let wrong = b
+        .submit(&otp, "kc-otp-login-form", &[("otp", "123456")])
+        .await;
+    assert_eq!(wrong.status, 200);
+    assert!(wrong.body.contains("Invalid authenticator code."));
+    let done = b
+        .submit(
+            &otp,
+            "kc-otp-login-form",
+            &[("otp", otp_now(&secret).as_str())],
+        )
+        .await;
+    assert_code(&done);
+    // The password grant wants the code too.
+    assert_eq!(env.grant("alice", "alice-pw-1").await.0, 401);
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}/protocol/openid-connect/token",
+            env.realm("life")
+        ))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "web"),
+            ("client_secret", "web-secret"),
+            ("username", "alice"),
+            ("password", "alice-pw-1"),
+            ("totp", otp_now(&secret).as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // A reset link continuing a login still asks for the code before the new password.
+    let b = Browser::new();
+    let form = form_of(&b, &env).await;
+    b.submit(&form, "kc-reset-password-form", &[("username", "alice")])
+        .await;
+    let p = b
+        .get(&link_in(&env.md.wait_for(&env.e.alice, 2).await))
+        .await;
+    assert!(p.body.contains("kc-otp-login-form"), "{}", p.body);
+    let p = b
+        .submit(
+            &p,
+            "kc-otp-login-form",
+            &[("otp", otp_now(&secret).as_str())],
+        )
+        .await;
+    assert!(p.body.contains("kc-passwd-update-form"), "{}", p.body);
+}

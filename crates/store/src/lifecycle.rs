@@ -182,6 +182,53 @@ impl Store {
         Ok(())
     }
 
+    /// Add an OTP credential (`cred`, type `otp`, stored form) to a user of the realm and clear
+    /// `CONFIGURE_TOTP`, in one transaction. `NotFound` when the realm has no such user.
+    pub async fn add_otp_credential(&self, realm_id: &str, cred: &CredentialRecord) -> Result<()> {
+        let CredentialSecret::Stored {
+            secret_data,
+            credential_data,
+        } = &cred.secret
+        else {
+            return Err(StoreError::Corrupt(format!(
+                "credential {} is not in stored form",
+                cred.id
+            )));
+        };
+        let mut tx = self.pool.begin().await?;
+        let touched = sqlx::query(
+            "UPDATE user_entity SET not_before = not_before WHERE realm_id = $1 AND id = $2",
+        )
+        .bind(realm_id)
+        .bind(&cred.user_id)
+        .execute(&mut *tx)
+        .await?;
+        if touched.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user {}", cred.user_id)));
+        }
+        sqlx::query(
+            "INSERT INTO credential (id, user_id, type, user_label, created_date, priority, secret_data, credential_data) \
+             VALUES ($1, $2, 'otp', $3, $4, $5, $6, $7)",
+        )
+        .bind(&cred.id)
+        .bind(&cred.user_id)
+        .bind(&cred.user_label)
+        .bind(cred.created_date)
+        .bind(cred.priority)
+        .bind(secret_data)
+        .bind(credential_data)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM user_required_action WHERE user_id = $1 AND action = 'CONFIGURE_TOTP'",
+        )
+        .bind(&cred.user_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Mark the user's email verified, if it is still `email` (the address the link was sent
     /// to), and clear `VERIFY_EMAIL`; one transaction. False when the user is gone or the
     /// address changed since.

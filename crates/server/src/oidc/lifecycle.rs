@@ -27,6 +27,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use minijinja::context;
 use portcullis_model::password::{HashPolicy, PasswordHash};
 use portcullis_model::password_policy::{PasswordPolicy, PolicyViolation};
@@ -34,6 +35,7 @@ use portcullis_model::records::{
     AuthSessionRecord, ClientRecord, CredentialRecord, CredentialSecret, RealmRecord, UserImage,
     UserRecord, new_id,
 };
+use portcullis_model::totp::{self, OtpPolicy};
 use portcullis_oidc::authorize::{AuthRequest, Params};
 use portcullis_store::{LoginFlowRecord, UserConflict};
 use std::net::SocketAddr;
@@ -46,8 +48,18 @@ pub const KIND_EXECUTE: &str = "execute-actions";
 pub const UPDATE_PASSWORD: &str = "UPDATE_PASSWORD";
 pub const UPDATE_PROFILE: &str = "UPDATE_PROFILE";
 pub const VERIFY_EMAIL: &str = "VERIFY_EMAIL";
+pub const CONFIGURE_TOTP: &str = "CONFIGURE_TOTP";
 /// The required actions this server can run (and an administrator may send by mail).
-pub const SUPPORTED_ACTIONS: &[&str] = &[UPDATE_PASSWORD, UPDATE_PROFILE, VERIFY_EMAIL];
+pub const SUPPORTED_ACTIONS: &[&str] = &[
+    UPDATE_PASSWORD,
+    UPDATE_PROFILE,
+    VERIFY_EMAIL,
+    CONFIGURE_TOTP,
+];
+/// Prefix of a flow kind whose user still has to enter a one-time code; the rest is the kind
+/// the flow continues as once the code is accepted.
+const OTP_GATE: &str = "otp:";
+const INVALID_OTP: &str = "Invalid authenticator code.";
 
 const EXPIRED_LOGIN: &str = "Your login attempt timed out. Login will start from the beginning.";
 const NOT_SET_UP: &str = "Account is not fully set up. Contact your administrator.";
@@ -101,7 +113,15 @@ impl Flow {
     }
 
     fn kind(&self) -> &str {
-        self.extra.as_ref().map_or(KIND_LOGIN, |e| e.kind.as_str())
+        let k = self.extra.as_ref().map_or(KIND_LOGIN, |e| e.kind.as_str());
+        k.strip_prefix(OTP_GATE).unwrap_or(k)
+    }
+
+    /// Whether the one-time code is still to be entered.
+    fn otp_pending(&self) -> bool {
+        self.extra
+            .as_ref()
+            .is_some_and(|e| e.kind.starts_with(OTP_GATE))
     }
 
     fn action_url(&self, fe: &Frontend) -> String {
@@ -189,7 +209,7 @@ pub fn must_verify_email(realm: &RealmRecord, user: &UserRecord) -> bool {
 fn canonical(action: &str) -> String {
     SUPPORTED_ACTIONS
         .iter()
-        .chain(["CONFIGURE_TOTP", "TERMS_AND_CONDITIONS"].iter())
+        .chain(["TERMS_AND_CONDITIONS"].iter())
         .find(|k| k.eq_ignore_ascii_case(action))
         .map_or_else(|| action.to_owned(), |k| (*k).to_owned())
 }
@@ -204,7 +224,25 @@ pub(crate) async fn after_login(
     user: &UserRecord,
     ip: Option<String>,
 ) -> Result<Response> {
-    let flow = Flow::from_pending(p);
+    let mut flow = Flow::from_pending(p);
+    if !otp_keys(s, &user.id).await?.is_empty() {
+        // A second factor first: nothing else runs until the code is accepted.
+        let gate = LoginFlowRecord {
+            auth_session_id: p.row.id.clone(),
+            actions: Vec::new(),
+            redirect_uri: None,
+            kind: format!("{OTP_GATE}{KIND_LOGIN}"),
+        };
+        if !s
+            .store
+            .attach_login_flow(&p.row.id, &user.id, &gate)
+            .await?
+        {
+            return Ok(error_page(s, fe, EXPIRED_LOGIN));
+        }
+        flow.extra = Some(gate);
+        return Ok(otp_page(s, fe, realm, &flow, None));
+    }
     if pending_actions(s, realm, &flow, user).await?.is_empty() {
         return authorize::complete_login(s, fe, realm, p, user, ip).await;
     }
@@ -225,12 +263,16 @@ async fn next_step(
     ip: Option<String>,
     entering: bool,
 ) -> Result<Response> {
+    if flow.otp_pending() {
+        return Ok(otp_page(s, fe, realm, flow, None));
+    }
     let actions = pending_actions(s, realm, flow, user).await?;
     let Some(current) = actions.first() else {
         return finish(s, fe, realm, flow, user, ip).await;
     };
     Ok(match current.as_str() {
         UPDATE_PASSWORD => update_password_page(s, fe, realm, flow, None),
+        CONFIGURE_TOTP => config_totp_page(s, fe, realm, flow, user, None, None),
         UPDATE_PROFILE => update_profile_page(s, fe, realm, flow, &profile_of(user), None),
         VERIFY_EMAIL => {
             let mut message = None;
@@ -607,6 +649,9 @@ async fn required_action_inner(
     if !csrf_ok(&flow.row, &form) {
         return Ok(error_page(s, fe, EXPIRED_LOGIN));
     }
+    if flow.otp_pending() {
+        return submit_otp(s, fe, realm, &flow, &user, &form, ip).await;
+    }
     let actions = pending_actions(s, realm, &flow, &user).await?;
     let Some(current) = actions.first() else {
         return finish(s, fe, realm, &flow, &user, ip).await;
@@ -614,6 +659,7 @@ async fn required_action_inner(
     match current.as_str() {
         UPDATE_PASSWORD => submit_password(s, fe, realm, &flow, user, &form, ip).await,
         UPDATE_PROFILE => submit_profile(s, fe, realm, &flow, user, &form, ip).await,
+        CONFIGURE_TOTP => submit_totp(s, fe, realm, &flow, user, &form, ip).await,
         VERIFY_EMAIL => {
             let message = if form.one("resend").ok().flatten().is_some() {
                 if send_verify_mail(s, fe, realm, &flow, &user).await? {
@@ -794,6 +840,221 @@ async fn submit_profile(
     s.caches.invalidate_user(&user.id);
     let flow = reload(s, flow).await?;
     next_step(s, fe, realm, &flow, &updated, ip, true).await
+}
+
+// ------------------------------------------------------------------- one-time codes
+
+/// The realm's OTP policy.
+fn otp_policy(realm: &RealmRecord) -> OtpPolicy {
+    let r = &realm.settings;
+    OtpPolicy::from_settings(
+        r.otp_policy_algorithm.as_deref(),
+        r.otp_policy_digits,
+        r.otp_policy_period,
+        r.otp_policy_look_ahead_window,
+    )
+}
+
+/// The user's TOTP credentials (policy and key each).
+pub async fn otp_keys(s: &AppState, user_id: &str) -> Result<Vec<(OtpPolicy, Vec<u8>)>> {
+    Ok(s.store
+        .credentials(user_id)
+        .await?
+        .into_iter()
+        .filter(|c| c.type_ == "otp")
+        .filter_map(|c| match c.secret {
+            CredentialSecret::Stored {
+                secret_data,
+                credential_data,
+            } => totp::from_credential(&secret_data, &credential_data),
+            CredentialSecret::Plain(_) => None,
+        })
+        .collect())
+}
+
+/// Whether `code` is valid now for one of the user's TOTP credentials (with the realm's
+/// look-ahead window).
+pub async fn otp_valid(
+    s: &AppState,
+    realm: &RealmRecord,
+    user_id: &str,
+    code: &str,
+) -> Result<bool> {
+    let window = otp_policy(realm).look_ahead;
+    let now = u64::try_from(now_s()).unwrap_or(0);
+    Ok(otp_keys(s, user_id).await?.into_iter().any(|(p, key)| {
+        let p = OtpPolicy {
+            look_ahead: window,
+            ..p
+        };
+        totp::verify(&p, &key, code, now)
+    }))
+}
+
+fn otp_page(
+    s: &AppState,
+    fe: &Frontend,
+    realm: &RealmRecord,
+    flow: &Flow,
+    message: Option<&str>,
+) -> Response {
+    let html = s.themes.render(
+        "login-otp.html",
+        context! {
+            realm_display_name => realm_display_name(realm),
+            login_action => flow.action_url(fe),
+            csrf_token => flow.row.csrf_token.as_str(),
+            message => message,
+        },
+    );
+    http::page(StatusCode::OK, html, fe.https)
+}
+
+async fn submit_otp(
+    s: &AppState,
+    fe: &Frontend,
+    realm: &RealmRecord,
+    flow: &Flow,
+    user: &UserRecord,
+    form: &Params,
+    ip: Option<String>,
+) -> Result<Response> {
+    let code = form.one("otp").ok().flatten().unwrap_or("");
+    if !otp_valid(s, realm, &user.id, code).await? {
+        return Ok(otp_page(s, fe, realm, flow, Some(INVALID_OTP)));
+    }
+    let Some(extra) = &flow.extra else {
+        return Ok(error_page(s, fe, EXPIRED_LOGIN));
+    };
+    let opened = LoginFlowRecord {
+        kind: flow.kind().to_owned(),
+        ..extra.clone()
+    };
+    if !s
+        .store
+        .attach_login_flow(&flow.row.id, &user.id, &opened)
+        .await?
+    {
+        return Ok(error_page(s, fe, EXPIRED_LOGIN));
+    }
+    let flow = reload(s, flow).await?;
+    next_step(s, fe, realm, &flow, user, ip, true).await
+}
+
+/// The set-up page of a new TOTP credential. The secret travels in the form (bound to this
+/// login by the CSRF value), as in Keycloak; it is stored only once a code proves the app has
+/// it.
+fn config_totp_page(
+    s: &AppState,
+    fe: &Frontend,
+    realm: &RealmRecord,
+    flow: &Flow,
+    user: &UserRecord,
+    key: Option<Vec<u8>>,
+    message: Option<&str>,
+) -> Response {
+    let policy = otp_policy(realm);
+    let key = key.unwrap_or_else(totp::new_secret);
+    let secret = totp::base32(&key);
+    let uri = totp::otpauth_uri(&policy, &realm_display_name(realm), &user.username, &key);
+    let qr = match qrcode::QrCode::new(uri.as_bytes()) {
+        Ok(code) => {
+            let svg = code
+                .render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(200, 200)
+                .build();
+            format!(
+                "data:image/svg+xml;base64,{}",
+                base64::engine::general_purpose::STANDARD.encode(svg)
+            )
+        }
+        Err(_) => String::new(),
+    };
+    let spaced = secret
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let html = s.themes.render(
+        "login-config-totp.html",
+        context! {
+            realm_display_name => realm_display_name(realm),
+            login_action => flow.action_url(fe),
+            csrf_token => flow.row.csrf_token.as_str(),
+            message => message,
+            secret => secret,
+            secret_spaced => spaced,
+            qr_data_uri => qr,
+            policy_text => format!("{} digits, every {} seconds, {}", policy.digits, policy.period, policy.algorithm),
+        },
+    );
+    http::page(StatusCode::OK, html, fe.https)
+}
+
+async fn submit_totp(
+    s: &AppState,
+    fe: &Frontend,
+    realm: &RealmRecord,
+    flow: &Flow,
+    user: UserRecord,
+    form: &Params,
+    ip: Option<String>,
+) -> Result<Response> {
+    let secret = form.one("totpSecret").ok().flatten().unwrap_or("");
+    let code = form.one("totp").ok().flatten().unwrap_or("").trim();
+    let label: String = form
+        .one("userLabel")
+        .ok()
+        .flatten()
+        .unwrap_or("")
+        .trim()
+        .chars()
+        .take(255)
+        .collect();
+    let key = match totp::base32_decode(secret) {
+        Some(k) if (16..=64).contains(&k.len()) => k,
+        _ => return Ok(error_page(s, fe, "Invalid Request")),
+    };
+    let policy = otp_policy(realm);
+    let problem = if code.is_empty() {
+        Some("Please specify authenticator code.")
+    } else if !totp::verify(&policy, &key, code, u64::try_from(now_s()).unwrap_or(0)) {
+        Some(INVALID_OTP)
+    } else {
+        None
+    };
+    if let Some(message) = problem {
+        return Ok(config_totp_page(
+            s,
+            fe,
+            realm,
+            flow,
+            &user,
+            Some(key),
+            Some(message),
+        ));
+    }
+    let (secret_data, credential_data) = totp::credential_json(&policy, &key);
+    let cred = CredentialRecord {
+        id: new_id(),
+        user_id: user.id.clone(),
+        type_: "otp".into(),
+        user_label: (!label.is_empty()).then_some(label),
+        created_date: now_ms(),
+        priority: 20,
+        secret: CredentialSecret::Stored {
+            secret_data,
+            credential_data,
+        },
+    };
+    s.store.add_otp_credential(&realm.id, &cred).await?;
+    s.store
+        .finish_flow_action(&flow.row.id, CONFIGURE_TOTP)
+        .await?;
+    s.caches.invalidate_user(&user.id);
+    let flow = reload(s, flow).await?;
+    next_step(s, fe, realm, &flow, &user, ip, true).await
 }
 
 // ------------------------------------------------------------------- forgot password
@@ -1242,8 +1503,20 @@ async fn action_token_inner(
         kind: kind.to_owned(),
     };
     if let Some(p) = login {
+        // Continuing a login signs the user in: a second factor the tab has not seen yet is
+        // asked for first.
+        let gate_open = match s.store.login_flow(&p.row.id).await? {
+            Some(f) => !f.kind.starts_with(OTP_GATE) && p.row.user_id.is_some(),
+            None => p.row.user_id.is_some(),
+        };
+        let kind = if !gate_open && !otp_keys(s, &user.id).await?.is_empty() {
+            format!("{OTP_GATE}{}", flow_row.kind)
+        } else {
+            flow_row.kind.clone()
+        };
         let flow_row = LoginFlowRecord {
             auth_session_id: p.row.id.clone(),
+            kind,
             ..flow_row
         };
         if !s
