@@ -63,6 +63,7 @@ suite!(
     password_change_keeps_history,
     email_verification_needs_the_same_address,
     login_flow_state,
+    otp_credential_is_added_and_clears_the_action,
 );
 
 async fn setup(store: &Store) -> RealmRecord {
@@ -325,4 +326,36 @@ async fn login_flow_state(store: Store) {
             .await
             .unwrap()
     );
+}
+
+async fn otp_credential_is_added_and_clears_the_action(store: Store) {
+    let realm = setup(&store).await;
+    let id = alice(&store, &realm).await;
+    store
+        .update_user(
+            &store.user_by_id(&realm.id, &id).await.unwrap().unwrap(),
+            None,
+            Some(&["CONFIGURE_TOTP".to_string()]),
+            true,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let mut c = cred(&id, "otp-secret", 5);
+    c.type_ = "otp".into();
+    store.add_otp_credential(&realm.id, &c).await.unwrap();
+    let creds = store.credentials(&id).await.unwrap();
+    assert_eq!(creds.len(), 1);
+    assert_eq!(creds[0].type_, "otp");
+    assert!(store.required_actions(&id).await.unwrap().is_empty());
+    // A password change leaves the OTP credential alone.
+    store
+        .change_password(&realm.id, &cred(&id, "pw", 6), 1, false)
+        .await
+        .unwrap();
+    assert_eq!(store.credentials(&id).await.unwrap().len(), 2);
+    assert!(matches!(
+        store.add_otp_credential("other", &c).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
