@@ -158,13 +158,17 @@ fn short_realm_json(md: &MailDev, email: &str) -> String {
 
 struct Env {
     _w: Workdir,
-    _server: Server,
+    server: Server,
     origin: String,
     md: MailDev,
     e: Emails,
 }
 
 fn start() -> Env {
+    start_with(&[])
+}
+
+fn start_with(extra: &[&str]) -> Env {
     let md = maildev();
     let e = Emails {
         alice: unique("alice"),
@@ -179,16 +183,13 @@ fn start() -> Env {
         "data/import/short-realm.json",
         &short_realm_json(&md, &e.carol),
     );
-    let server = Server::start(
-        w.path(),
-        &["start-dev", "--import-realm", "--http-relative-path=/auth"],
-        &[],
-    )
-    .expect("server starts");
+    let mut args = vec!["start-dev", "--import-realm", "--http-relative-path=/auth"];
+    args.extend_from_slice(extra);
+    let server = Server::start(w.path(), &args, &[]).expect("server starts");
     let origin = server.origin();
     Env {
         _w: w,
-        _server: server,
+        server,
         origin,
         md,
         e,
@@ -1254,4 +1255,32 @@ async fn configure_totp_then_the_login_asks_for_the_code() {
         )
         .await;
     assert!(p.body.contains("kc-passwd-update-form"), "{}", p.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_and_passwords_stay_out_of_debug_logs() {
+    let mut env = start_with(&["--log-level=debug"]);
+    let b = Browser::new();
+    let form = form_of(&b, &env).await;
+    b.submit(&form, "kc-reset-password-form", &[("username", "bob")])
+        .await;
+    let link = link_in(&env.md.wait_for(&env.e.bob, 1).await);
+    let p = b.get(&link).await;
+    b.submit(
+        &p,
+        "kc-passwd-update-form",
+        &[
+            ("password-new", "bob-secret-77"),
+            ("password-confirm", "bob-secret-77"),
+        ],
+    )
+    .await;
+    let key_start = link.find("key=").unwrap() + 4;
+    let key: String = link[key_start..].split('&').next().unwrap().to_string();
+    // The signature part alone would be enough to recognise a leaked token.
+    let signature = key.rsplit('.').next().unwrap().to_string();
+    let log = env.server.all_log();
+    assert!(log.contains("mail sent"), "the send is logged");
+    assert!(!log.contains(&signature), "no token in the log");
+    assert!(!log.contains("bob-secret-77"), "no password in the log");
 }
