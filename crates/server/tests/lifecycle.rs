@@ -156,6 +156,23 @@ fn short_realm_json(md: &MailDev, email: &str) -> String {
     .to_string()
 }
 
+/// A realm whose SMTP server does not answer (a port nobody listens on).
+fn broken_realm_json() -> String {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    json!({
+        "realm": "broken",
+        "enabled": true,
+        "registrationAllowed": true,
+        "verifyEmail": true,
+        "smtpServer": {"host": "127.0.0.1", "port": port.to_string(), "from": "noreply@portcullis.test"},
+        "clients": [{"clientId": "web", "enabled": true, "publicClient": false, "secret": "web-secret",
+                     "redirectUris": [CB]}]
+    })
+    .to_string()
+}
+
 struct Env {
     _w: Workdir,
     server: Server,
@@ -179,6 +196,7 @@ fn start_with(extra: &[&str]) -> Env {
     };
     let w = Workdir::new();
     w.write("data/import/life-realm.json", &realm_json(&md, &e));
+    w.write("data/import/broken-realm.json", &broken_realm_json());
     w.write(
         "data/import/short-realm.json",
         &short_realm_json(&md, &e.carol),
@@ -1283,4 +1301,47 @@ async fn links_and_passwords_stay_out_of_debug_logs() {
     assert!(log.contains("mail sent"), "the send is logged");
     assert!(!log.contains(&signature), "no token in the log");
     assert!(!log.contains("bob-secret-77"), "no password in the log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_send_is_shown_and_logged_without_secrets() {
+    let mut env = start();
+    let b = Browser::new();
+    let login = env.login_page(&b, "broken").await;
+    let register = b.get(&href(&login.body, "kc-register-link")).await;
+    let email = unique("unlucky");
+    let p = b
+        .submit(
+            &register,
+            "kc-register-form",
+            &[
+                ("username", "unlucky"),
+                ("email", email.as_str()),
+                ("firstName", "U"),
+                ("lastName", "L"),
+                ("password", "unlucky-pw-1"),
+                ("password-confirm", "unlucky-pw-1"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 200);
+    assert!(
+        p.body
+            .contains("Failed to send email, please try again later."),
+        "{}",
+        p.body
+    );
+    assert!(!p.body.contains("code="));
+    // The log line is written before the page; its pipe may lag a little.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = env.server.all_log();
+        if log.contains("failed to send email") {
+            assert!(!log.contains("unlucky-pw-1"));
+            assert!(log.contains("smtp_host"), "{log}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no failure logged:\n{log}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
