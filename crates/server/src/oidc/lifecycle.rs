@@ -1,5 +1,6 @@
-//! The account lifecycle in the browser: required actions after a login (`UPDATE_PASSWORD`,
-//! `UPDATE_PROFILE`, `VERIFY_EMAIL`), "forgot password" (`/login-actions/reset-credentials`),
+//! The account lifecycle in the browser: the one-time code of users with an OTP credential,
+//! required actions after a login (`UPDATE_PASSWORD`, `UPDATE_PROFILE`, `VERIFY_EMAIL`,
+//! `CONFIGURE_TOTP`), "forgot password" (`/login-actions/reset-credentials`),
 //! self-registration (`/login-actions/registration`) and the links of the mails
 //! (`/login-actions/action-token`).
 //!
@@ -506,7 +507,7 @@ async fn send_verify_mail(
 // ------------------------------------------------------------------- password policy
 
 /// Check a new password against the realm's policy and the user's password history. An
-/// unusable policy string is logged and not applied (import and the admin API refuse them).
+/// unusable policy string is logged and not applied.
 pub async fn check_new_password(
     s: &AppState,
     realm: &RealmRecord,
@@ -725,7 +726,6 @@ async fn reload(s: &AppState, flow: &Flow) -> Result<Flow> {
 
 /// Validate the profile form (Keycloak's messages); the cleaned values or the message.
 fn validate_profile(
-    realm: &RealmRecord,
     p: &Profile,
     with_username: bool,
 ) -> std::result::Result<(Option<String>, String), &'static str> {
@@ -753,7 +753,6 @@ fn validate_profile(
     if p.first_name.chars().count() > 255 || p.last_name.chars().count() > 255 {
         return Err("Invalid length.");
     }
-    let _ = realm;
     Ok((username, email))
 }
 
@@ -772,7 +771,7 @@ async fn submit_profile(
             .settings
             .registration_email_as_username
             .unwrap_or(false);
-    let (username, email) = match validate_profile(realm, &p, edit_username) {
+    let (username, email) = match validate_profile(&p, edit_username) {
         Ok(v) => v,
         Err(message) => {
             return Ok(update_profile_page(s, fe, realm, flow, &p, Some(message)));
@@ -1288,7 +1287,7 @@ async fn registration_inner(
         .unwrap_or(false);
     let profile = profile_from(&form);
     let again = |message: &str| Ok(register_page(s, fe, realm, &p, &profile, Some(message)));
-    let (username, email) = match validate_profile(realm, &profile, !email_as_username) {
+    let (username, email) = match validate_profile(&profile, !email_as_username) {
         Ok(v) => v,
         Err(message) => return again(message),
     };
