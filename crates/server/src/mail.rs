@@ -4,8 +4,8 @@
 //!
 //! Sending never logs a password, a link or a token: a failure is logged with the SMTP host,
 //! the mail's kind and lettre's error text (which holds no credentials). Callers that must not
-//! reveal whether an account exists send in the background ([`spawn_send`]); the others wait
-//! for the answer and show Keycloak's "Failed to send email" message.
+//! reveal whether an account exists make and send the mail in a background task; the others
+//! wait for the answer and show Keycloak's "Failed to send email" message.
 
 use crate::app::AppState;
 use anyhow::{Context as _, Result, anyhow};
@@ -279,13 +279,6 @@ pub async fn send_logged(settings: &SmtpSettings, realm: &str, mail: &Mail) -> b
             false
         }
     }
-}
-
-/// Send in the background: the request does not wait (and its timing reveals nothing).
-pub fn spawn_send(settings: SmtpSettings, realm: String, mail: Mail) {
-    tokio::spawn(async move {
-        send_logged(&settings, &realm, &mail).await;
-    });
 }
 
 #[cfg(test)]

@@ -1158,38 +1158,17 @@ async fn reset_inner(
         }
     }
     match user {
-        Some(u) if u.enabled && u.service_account_client_id.is_none() => {
-            if let (Some(email), Some(settings)) = (u.email.clone(), smtp_of(realm)) {
-                let lifespan =
-                    action_token::lifespan(realm, action_token::RESET_CREDENTIALS, false);
-                let token = ActionToken {
-                    jti: new_id(),
-                    typ: action_token::RESET_CREDENTIALS.to_owned(),
-                    sub: u.id.clone(),
-                    exp: now_s() + lifespan,
-                    azp: Some(p.client.client_id.clone()),
-                    email: None,
-                    actions: Vec::new(),
-                    redirect_uri: None,
-                };
-                let key = action_token::issue(s, realm, &fe.urls.issuer, &token).await?;
-                let link = action_token::link(
-                    &fe.urls.issuer,
-                    &key,
-                    Some(&p.client.client_id),
-                    Some(&p.tab_id),
-                );
-                let m = mail::render(
-                    s,
-                    realm,
-                    MailKind::PasswordReset,
-                    &email,
-                    &link,
-                    lifespan,
-                    &[],
-                )?;
-                mail::spawn_send(settings, realm.name.clone(), m);
-            }
+        Some(u) if u.enabled && u.service_account_client_id.is_none() && u.email.is_some() => {
+            // Signing, rendering and sending all happen off the request path.
+            let (s, realm) = (s.clone(), realm.clone());
+            let issuer = fe.urls.issuer.clone();
+            let (client_id, tab_id) = (p.client.client_id.clone(), p.tab_id.clone());
+            tokio::spawn(async move {
+                if let Err(e) = send_reset_mail(&s, &realm, &issuer, &u, &client_id, &tab_id).await
+                {
+                    tracing::warn!(realm = %realm.name, error = %e, "password reset mail not sent");
+                }
+            });
         }
         _ => tracing::debug!(realm = %realm.name, "password reset asked for no usable account"),
     }
@@ -1202,6 +1181,44 @@ async fn reset_inner(
         Some(EMAIL_SENT),
         "success",
     ))
+}
+
+/// Make, render and send the "forgot password" mail of `u` (runs in the background).
+async fn send_reset_mail(
+    s: &AppState,
+    realm: &RealmRecord,
+    issuer: &str,
+    u: &UserRecord,
+    client_id: &str,
+    tab_id: &str,
+) -> Result<()> {
+    let (Some(email), Some(settings)) = (u.email.as_deref(), smtp_of(realm)) else {
+        return Ok(());
+    };
+    let lifespan = action_token::lifespan(realm, action_token::RESET_CREDENTIALS, false);
+    let token = ActionToken {
+        jti: new_id(),
+        typ: action_token::RESET_CREDENTIALS.to_owned(),
+        sub: u.id.clone(),
+        exp: now_s() + lifespan,
+        azp: Some(client_id.to_owned()),
+        email: None,
+        actions: Vec::new(),
+        redirect_uri: None,
+    };
+    let key = action_token::issue(s, realm, issuer, &token).await?;
+    let link = action_token::link(issuer, &key, Some(client_id), Some(tab_id));
+    let m = mail::render(
+        s,
+        realm,
+        MailKind::PasswordReset,
+        email,
+        &link,
+        lifespan,
+        &[],
+    )?;
+    mail::send_logged(&settings, &realm.name, &m).await;
+    Ok(())
 }
 
 // ------------------------------------------------------------------- registration
