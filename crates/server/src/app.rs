@@ -127,7 +127,13 @@ pub fn router(state: AppState, opts: AppOptions) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(TraceLayer::new_for_http());
+        // Request spans name the path only: query strings carry one-time values (the
+        // `key` of mail links, codes, state) that must not reach the logs.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        );
     // Routing sees the path after this rewrite (a layer inside the router would run after
     // routing), hence the outer router that only forwards.
     Router::new().fallback_service(

@@ -1,6 +1,6 @@
 //! Background housekeeping: expired authorization codes, logins in progress, revoked token ids,
-//! SSO sessions past their realm's lifespans and admin events older than the realm's
-//! `adminEventsExpiration` attribute are deleted in bounded batches (REL-8), and
+//! used action-token ids, SSO sessions past their realm's lifespans and admin events older
+//! than the realm's `adminEventsExpiration` attribute are deleted in bounded batches (REL-8), and
 //! password-hashing memory kept for reuse is freed after a round without logins. Every
 //! node runs it; the store's purges are safe to run concurrently, and a failed round (a
 //! PostgreSQL deadlock victim, the database briefly away) is logged and retried next round.
@@ -35,6 +35,13 @@ pub async fn round(store: &Store) -> Result<u64, portcullis_store::StoreError> {
     let mut total = 0;
     for _ in 0..MAX_BATCHES {
         let n = store.purge_expired(now, BATCH).await?;
+        total += n;
+        if n == 0 {
+            break;
+        }
+    }
+    for _ in 0..MAX_BATCHES {
+        let n = store.purge_used_action_tokens(now, BATCH).await?;
         total += n;
         if n == 0 {
             break;

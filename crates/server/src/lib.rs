@@ -3,7 +3,7 @@
 //!
 //! Module map: `config` (kc.sh-style options), `run` (the commands), `app` (public HTTP
 //! routes), `admin` (the admin REST API), `console` (the web admin console), `management` (health and metrics port), `realms` (import/export I/O),
-//! `bootstrap` (first admin), `telemetry` (logs, metrics), `error` (5xx answers).
+//! `bootstrap` (first admin), `telemetry` (logs, metrics), `error` (5xx answers), `mail` (SMTP).
 
 // Handlers answer early with a ready `Response` as the error of a helper (`Result<T, Response>`);
 // boxing it would only add an allocation on the error path.
@@ -17,6 +17,7 @@ pub mod config;
 pub mod console;
 pub mod error;
 pub mod housekeeping;
+pub mod mail;
 pub mod management;
 pub mod oidc;
 pub mod realms;

@@ -15,6 +15,7 @@ mod bulk;
 mod connect;
 mod console;
 mod keys;
+mod lifecycle;
 mod oidc;
 mod realm;
 mod user;
@@ -29,6 +30,7 @@ pub use admin_clients::{
 pub use admin_roles::{ClientSessionCount, CompositeCycle, CredentialInfo, LiveSince, SessionView};
 pub use connect::{Backend, ConnectOptions, Target as DbTarget};
 pub use console::{GroupNode, RoleNode, SessionListing};
+pub use lifecycle::{LoginFlowRecord, StoredHash};
 pub use oidc::{CODE_RETENTION_MS, CodeRedemption, RefreshOutcome, SessionLifespans};
 
 use sqlx::AnyPool;

@@ -21,6 +21,7 @@ pub mod credentials;
 pub mod events;
 pub mod groups;
 pub mod http;
+pub mod lifecycle;
 pub mod mappers;
 pub mod memberships;
 pub mod params;
@@ -111,6 +112,7 @@ pub fn routes() -> Router<AppState> {
         )
         .merge(role_routes(r))
         .merge(client_and_realm_routes())
+        .merge(lifecycle_routes(r))
 }
 
 /// The admin router with admin-event recording around every route.
@@ -372,6 +374,23 @@ fn role_routes(r: &str) -> Router<AppState> {
             delete(sessions::delete),
         )
         .route(&format!("{r}/logout-all"), post(sessions::logout_all))
+}
+
+/// Account lifecycle: the SMTP test and the mails an administrator sends.
+fn lifecycle_routes(r: &str) -> Router<AppState> {
+    Router::new()
+        .route(
+            &format!("{r}/testSMTPConnection"),
+            post(lifecycle::test_smtp_connection),
+        )
+        .route(
+            &format!("{r}/users/{{id}}/execute-actions-email"),
+            put(lifecycle::execute_actions_email),
+        )
+        .route(
+            &format!("{r}/users/{{id}}/send-verify-email"),
+            put(lifecycle::send_verify_email),
+        )
 }
 
 /// An authorised request: who calls, in which realm, with which rights.

@@ -261,10 +261,21 @@ pub async fn reset_password(
         return Err(http::bad_request("Unsupported credential type"));
     }
     let value = password_value(&rep)?;
+    // The realm's password policy (and history), with Keycloak's error body.
+    let checked = crate::oidc::lifecycle::check_new_password(&s, &c.realm, &user.user, value)
+        .await
+        .map_err(crate::error::internal_any)?;
+    if let Err(v) = checked {
+        return Err(http::json(
+            axum::http::StatusCode::BAD_REQUEST,
+            serde_json::json!({"error": v.key, "error_description": v.message()}),
+        ));
+    }
     let cred = hash(&s, &c.realm, &user.user.id, value).await?;
+    let keep = crate::oidc::lifecycle::history_to_keep(&c.realm);
     match s
         .store
-        .set_password(&c.realm.id, &cred, rep.temporary.unwrap_or(false))
+        .change_password(&c.realm.id, &cred, keep, rep.temporary.unwrap_or(false))
         .await
     {
         Ok(()) => {}

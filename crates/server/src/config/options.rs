@@ -451,7 +451,7 @@ pub const OPTIONS: &[OptionSpec] = &[
             "KC_THEME_DIR",
             K::Path,
             C::Http,
-            "Folder whose `login/*.html` templates replace the built-in login pages of the same name.",
+            "Folder whose `login/*.html`, `email/html/*.html` and `email/text/*.txt` templates replace the built-in pages and mails of the same name.",
         ),
         "themes",
     )),

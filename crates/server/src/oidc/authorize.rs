@@ -1,5 +1,5 @@
-//! The authorization endpoint and the browser login: the login form, the `UPDATE_PASSWORD`
-//! required action, SSO sessions carried by the `KEYCLOAK_IDENTITY` cookie, and the
+//! The authorization endpoint and the browser login: the login form (required actions,
+//! "forgot password" and registration follow in `lifecycle.rs`), SSO sessions carried by the `KEYCLOAK_IDENTITY` cookie, and the
 //! authorization response (query, fragment or form_post).
 //!
 //! A login in progress lives in the database (`auth_session`), bound to the browser by the
@@ -20,8 +20,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use portcullis_model::records::{
-    AuthCodeRecord, AuthSessionRecord, ClientRecord, CredentialRecord, CredentialSecret,
-    RealmRecord, UserRecord, UserSessionRecord, new_id,
+    AuthCodeRecord, AuthSessionRecord, ClientRecord, RealmRecord, UserRecord, UserSessionRecord,
 };
 use portcullis_oidc::OAuthError;
 use portcullis_oidc::authorize::{self, AuthRequest, ClientFacts, Delivery, Params};
@@ -35,7 +34,7 @@ pub const IDENTITY_COOKIE: &str = "KEYCLOAK_IDENTITY";
 /// `typ` of the identity cookie's token.
 const IDENTITY_TYP: &str = "Serialized-ID";
 /// How long a login form stays usable (Keycloak's `accessCodeLifespanLogin` default).
-const LOGIN_LIFESPAN_S: i64 = 1800;
+pub(crate) const LOGIN_LIFESPAN_S: i64 = 1800;
 const INVALID_CREDENTIALS: &str = "Invalid username or password.";
 
 /// What a browser endpoint needs about the request's URLs.
@@ -59,7 +58,7 @@ impl Frontend {
         }
     }
 
-    fn login_action(&self, step: &str, client_id: &str, tab_id: &str) -> String {
+    pub(crate) fn login_action(&self, step: &str, client_id: &str, tab_id: &str) -> String {
         let q = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("client_id", client_id)
             .append_pair("tab_id", tab_id)
@@ -67,18 +66,24 @@ impl Frontend {
         format!("{}/login-actions/{step}?{q}", self.urls.issuer)
     }
 
-    fn set_cookie(&self, resp: &mut Response, name: &str, value: &str, max_age: Option<i64>) {
+    pub(crate) fn set_cookie(
+        &self,
+        resp: &mut Response,
+        name: &str,
+        value: &str,
+        max_age: Option<i64>,
+    ) {
         if let Some(v) = http::cookie(name, value, &self.cookie_path, max_age, self.https) {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }
     }
 }
 
-fn error_page(s: &AppState, fe: &Frontend, message: &str) -> Response {
+pub(crate) fn error_page(s: &AppState, fe: &Frontend, message: &str) -> Response {
     http::error_page(s, StatusCode::BAD_REQUEST, message, fe.https)
 }
 
-fn realm_display_name(realm: &RealmRecord) -> String {
+pub(crate) fn realm_display_name(realm: &RealmRecord) -> String {
     realm
         .settings
         .display_name
@@ -303,6 +308,61 @@ fn login_page(
     username: &str,
     message: Option<&str>,
 ) -> Response {
+    login_page_full(s, fe, realm, action, csrf, username, message, "error")
+}
+
+/// The login form of the login `p` with a message of `message_type` (`error`, `success`).
+pub(crate) fn login_page_with(
+    s: &AppState,
+    fe: &Frontend,
+    realm: &RealmRecord,
+    p: &Pending,
+    username: &str,
+    message: Option<&str>,
+    message_type: &str,
+) -> Response {
+    let action = fe.login_action("authenticate", &p.client.client_id, &p.tab_id);
+    login_page_full(
+        s,
+        fe,
+        realm,
+        &action,
+        &p.row.csrf_token,
+        username,
+        message,
+        message_type,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn login_page_full(
+    s: &AppState,
+    fe: &Frontend,
+    realm: &RealmRecord,
+    action: &str,
+    csrf: &str,
+    username: &str,
+    message: Option<&str>,
+    message_type: &str,
+) -> Response {
+    // The other forms of the same login share the action URL's query (client_id, tab_id).
+    let sibling = |step: &str| {
+        action
+            .split_once("/login-actions/authenticate?")
+            .map(|(base, q)| format!("{base}/login-actions/{step}?{q}"))
+    };
+    let reset_url = realm
+        .settings
+        .reset_password_allowed
+        .unwrap_or(false)
+        .then(|| sibling("reset-credentials"))
+        .flatten();
+    let registration_url = realm
+        .settings
+        .registration_allowed
+        .unwrap_or(false)
+        .then(|| sibling("registration"))
+        .flatten();
     let html = s.themes.render(
         "login.html",
         context! {
@@ -311,27 +371,10 @@ fn login_page(
             csrf_token => csrf,
             username => username,
             message => message,
+            message_type => message_type,
             login_with_email_allowed => realm.login_with_email_allowed(),
-        },
-    );
-    http::page(StatusCode::OK, html, fe.https)
-}
-
-fn update_password_page(
-    s: &AppState,
-    fe: &Frontend,
-    realm: &RealmRecord,
-    action: &str,
-    csrf: &str,
-    message: Option<&str>,
-) -> Response {
-    let html = s.themes.render(
-        "login-update-password.html",
-        context! {
-            realm_display_name => realm_display_name(realm),
-            login_action => action,
-            csrf_token => csrf,
-            message => message,
+            reset_url => reset_url,
+            registration_url => registration_url,
         },
     );
     http::page(StatusCode::OK, html, fe.https)
@@ -480,14 +523,14 @@ async fn finish(
 }
 
 /// A login in progress, found from the cookie and the `tab_id`.
-struct Pending {
-    row: AuthSessionRecord,
-    req: AuthRequest,
-    client: ClientRecord,
-    tab_id: String,
+pub(crate) struct Pending {
+    pub(crate) row: AuthSessionRecord,
+    pub(crate) req: AuthRequest,
+    pub(crate) client: ClientRecord,
+    pub(crate) tab_id: String,
 }
 
-async fn pending(
+pub(crate) async fn pending(
     s: &AppState,
     fe: &Frontend,
     realm: &RealmRecord,
@@ -535,7 +578,7 @@ async fn pending(
     }))
 }
 
-fn csrf_ok(row: &AuthSessionRecord, form: &Params) -> bool {
+pub(crate) fn csrf_ok(row: &AuthSessionRecord, form: &Params) -> bool {
     match form.one("csrf_token") {
         Ok(Some(t)) => portcullis_oidc::client_auth::secret_matches(&row.csrf_token, t),
         _ => false,
@@ -633,34 +676,10 @@ async fn authenticate_inner(
             ));
         }
     };
-    let actions = s.store.required_actions(&user.id).await?;
-    if actions.iter().any(|a| a == "UPDATE_PASSWORD") {
-        s.store
-            .set_auth_session_user(&p.row.id, Some(&user.id))
-            .await?;
-        let action = fe.login_action("required-action", &p.client.client_id, &p.tab_id);
-        return Ok(update_password_page(
-            s,
-            fe,
-            realm,
-            &action,
-            &p.row.csrf_token,
-            None,
-        ));
-    }
-    if let Some(other) = actions.first() {
-        // UI-7: a login with a pending step we cannot run yet never yields a code.
-        tracing::warn!(realm = %realm.name, action = %other, "login refused: required action not supported yet");
-        return Ok(error_page(
-            s,
-            fe,
-            "Account is not fully set up. Contact your administrator.",
-        ));
-    }
-    complete_login(s, fe, realm, &p, &user, ip).await
+    crate::oidc::lifecycle::after_login(s, fe, realm, &p, &user, ip).await
 }
 
-async fn complete_login(
+pub(crate) async fn complete_login(
     s: &AppState,
     fe: &Frontend,
     realm: &RealmRecord,
@@ -691,115 +710,4 @@ async fn complete_login(
     let mut resp = finish(s, fe, realm, &p.client, &p.req, &us, user, "1").await?;
     touch_identity(s, fe, realm, &us, &mut resp).await?;
     Ok(resp)
-}
-
-/// POST `/realms/{realm}/login-actions/required-action`: the new password of a user whose
-/// password is temporary.
-pub async fn required_action(
-    State(s): State<AppState>,
-    Path(realm): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let fe = Frontend::new(&s, &headers, &realm);
-    let realm = match enabled_realm(&s, &realm).await {
-        Ok(r) => r,
-        Err(_) => return error_page(&s, &fe, "Realm does not exist"),
-    };
-    let query = Params::parse(query.unwrap_or_default().as_bytes());
-    let ip = http::client_address(&s, &headers).or_else(|| Some(peer.ip().to_string()));
-    match required_action_inner(&s, &fe, &realm, &query, &headers, &body, ip).await {
-        Ok(r) => r,
-        Err(e) => internal_any(e),
-    }
-}
-
-async fn required_action_inner(
-    s: &AppState,
-    fe: &Frontend,
-    realm: &RealmRecord,
-    query: &Params,
-    headers: &HeaderMap,
-    body: &[u8],
-    ip: Option<String>,
-) -> Result<Response> {
-    let p = match pending(s, fe, realm, headers, query).await? {
-        Ok(p) => p,
-        Err(resp) => return Ok(resp),
-    };
-    let form = match http::form(headers, body) {
-        Ok(f) => f,
-        Err(_) => return Ok(error_page(s, fe, "Invalid Request")),
-    };
-    let expired = "Your login attempt timed out. Login will start from the beginning.";
-    if !csrf_ok(&p.row, &form) {
-        return Ok(error_page(s, fe, expired));
-    }
-    let Some(user_id) = p.row.user_id.clone() else {
-        return Ok(error_page(s, fe, expired));
-    };
-    let Some(user) = s.store.user_by_id(&realm.id, &user_id).await? else {
-        return Ok(error_page(s, fe, expired));
-    };
-    if !user.enabled {
-        return Ok(error_page(s, fe, expired));
-    }
-    let action = fe.login_action("required-action", &p.client.client_id, &p.tab_id);
-    let new = form.one("password-new").ok().flatten().unwrap_or("");
-    let confirm = form.one("password-confirm").ok().flatten().unwrap_or("");
-    let problem = if new.is_empty() {
-        Some("Please specify password.")
-    } else if new.len() > credentials::MAX_PASSWORD_BYTES {
-        Some("Invalid password: maximum length exceeded.")
-    } else if new != confirm {
-        Some("Passwords don't match.")
-    } else {
-        None
-    };
-    if let Some(message) = problem {
-        return Ok(update_password_page(
-            s,
-            fe,
-            realm,
-            &action,
-            &p.row.csrf_token,
-            Some(message),
-        ));
-    }
-    let policy = portcullis_model::password::HashPolicy::parse(realm.password_policy())
-        .unwrap_or_else(|_| {
-            portcullis_model::password::HashPolicy::new(
-                portcullis_model::password::Algorithm::Argon2,
-                None,
-            )
-        });
-    let mut cred = CredentialRecord {
-        id: new_id(),
-        user_id: user.id.clone(),
-        type_: "password".into(),
-        user_label: None,
-        created_date: now_ms(),
-        priority: 10,
-        secret: CredentialSecret::Plain(zeroize::Zeroizing::new(new.to_owned())),
-    };
-    let cred = s
-        .hashing
-        .run(move || cred.hash_if_plain(&policy).map(|_| cred))
-        .await
-        .context("password hashing task")??;
-    s.store.replace_password(&user.id, &cred).await?;
-    s.store
-        .remove_required_action(&user.id, "UPDATE_PASSWORD")
-        .await?;
-    let remaining = s.store.required_actions(&user.id).await?;
-    if !remaining.is_empty() {
-        return Ok(error_page(
-            s,
-            fe,
-            "Account is not fully set up. Contact your administrator.",
-        ));
-    }
-    complete_login(s, fe, realm, &p, &user, ip).await
 }

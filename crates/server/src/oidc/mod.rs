@@ -2,6 +2,7 @@
 //! they read the request, ask `portcullis_oidc` for the decision, load and save through the
 //! store, and render.
 
+pub mod action_token;
 pub mod authorize;
 pub mod certs;
 pub mod credentials;
@@ -9,6 +10,7 @@ pub mod discovery;
 pub mod http;
 pub mod issue;
 pub mod keys;
+pub mod lifecycle;
 pub mod logout;
 pub mod token;
 pub mod userinfo;
@@ -43,7 +45,19 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/realms/{realm}/login-actions/required-action",
-            post(authorize::required_action),
+            get(lifecycle::required_action).post(lifecycle::required_action),
+        )
+        .route(
+            "/realms/{realm}/login-actions/reset-credentials",
+            get(lifecycle::reset_credentials).post(lifecycle::reset_credentials),
+        )
+        .route(
+            "/realms/{realm}/login-actions/registration",
+            get(lifecycle::registration).post(lifecycle::registration),
+        )
+        .route(
+            "/realms/{realm}/login-actions/action-token",
+            get(lifecycle::action_token),
         )
         .route(
             "/realms/{realm}/protocol/openid-connect/token",

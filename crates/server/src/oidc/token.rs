@@ -410,7 +410,21 @@ async fn password(
         PasswordCheck::Invalid => return Ok(Err(OAuthError::invalid_user_credentials())),
         PasswordCheck::Disabled(_) => return Ok(Err(OAuthError::account_disabled())),
     };
-    if !s.store.required_actions(&user.id).await?.is_empty() {
+    // A user with a one-time-code credential sends the current code as `totp` (Keycloak's
+    // direct grant); without it the answer is the same as for a wrong password.
+    if !crate::oidc::lifecycle::otp_keys(s, &user.id)
+        .await?
+        .is_empty()
+    {
+        let code = params.one("totp").ok().flatten().unwrap_or("");
+        if !crate::oidc::lifecycle::otp_valid(s, realm, &user.id, code).await? {
+            return Ok(Err(OAuthError::invalid_user_credentials()));
+        }
+    }
+    // Pending required actions, the realm's email verification included (TOK-6).
+    if !s.store.required_actions(&user.id).await?.is_empty()
+        || crate::oidc::lifecycle::must_verify_email(realm, &user)
+    {
         return Ok(Err(OAuthError::account_not_fully_set_up()));
     }
     let (us, cs) =
