@@ -365,6 +365,16 @@ async fn run(db: &'static str, users: usize, samples: usize, out: &mut Vec<Row>)
     .await;
     push("members of few (1 in 1,000), first=0", r);
 
+    let r = measure(samples, &mut rng, |pick| async move {
+        let (after, ..) = person(pick % users);
+        s.group_members_after(rid, fw, &after, 100)
+            .await
+            .expect("members")
+            .len()
+    })
+    .await;
+    push("members of few, next page of a walk (seek)", r);
+
     // Bounded memory while listing: walk every member page by page, as the API serves a
     // walk (each page seeks past the previous page's last username).
     let before = peak_rss_kb();
