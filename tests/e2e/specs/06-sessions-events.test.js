@@ -1,7 +1,7 @@
 // The realm's sessions (see, sign out) and the events page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { browser, signIn, shot, flash, passwordLogin, CONSOLE } from '../helpers.js';
+import { browser, signIn, shot, flash, passwordLogin, adminToken, BASE, CONSOLE } from '../helpers.js';
 
 let b;
 before(async () => { b = await browser(); await signIn(b.page); });
@@ -32,9 +32,26 @@ test('the master realm lists the console\'s own session; another session can be 
   assert.equal(await page.locator('h1').textContent(), 'Sessions');
 });
 
-test('the events page says admin events are not recorded yet', async () => {
+test('the events page shows that a realm does not record admin events, then lists them once it does', async () => {
   const { page } = b;
   await page.goto(`${CONSOLE}/realms/myrealm/events`);
-  assert.equal((await page.locator('#no-events').textContent()).trim(), 'Admin events are not recorded yet.');
+  assert.match((await page.locator('#events-off').textContent()).trim(), /does not record admin events/);
+
+  // Turn recording on through the admin API, then change something in the console.
+  const put = await fetch(`${BASE}/admin/realms/myrealm/events/config`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${await adminToken()}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ adminEventsEnabled: true, adminEventsDetailsEnabled: false }),
+  });
+  assert.equal(put.status, 204);
+  await page.goto(`${CONSOLE}/realms/myrealm/groups`);
+  await page.locator('form[aria-labelledby="create-heading"] #name').fill('e2e-audited');
+  await page.getByRole('button', { name: 'Create group' }).click();
+
+  await page.goto(`${CONSOLE}/realms/myrealm/events`);
+  assert.equal(await page.locator('#events-off').count(), 0);
+  const first = page.locator('#admin-events tbody tr').first();
+  assert.equal((await first.locator('td').nth(1).textContent()).trim(), 'CREATE');
+  assert.match((await first.locator('td').nth(2).textContent()).trim(), /^groups\//);
   await shot(page, '51-events');
 });

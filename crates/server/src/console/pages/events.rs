@@ -1,5 +1,4 @@
-//! The events page. Admin events are not recorded yet: [`admin_events`] is the one place a
-//! later change fills in (a store query, paged), and the page then lists them.
+//! The events page: the realm's latest admin events, read through the admin API.
 
 use super::Page;
 use crate::admin::auth::Action;
@@ -7,22 +6,56 @@ use crate::console::Admin;
 use axum::extract::Path;
 use serde_json::{Value, json};
 
-/// The realm's admin events, newest first; None while the server does not record them.
+/// The realm's admin events, newest first (the latest hundred), and whether the realm records
+/// them now; through the admin API, so the caller needs `view-events`.
 async fn admin_events(
-    _admin: &Admin,
-    _ctx: &crate::admin::Context,
-) -> Result<Option<Vec<Value>>, axum::response::Response> {
-    Ok(None)
+    admin: &Admin,
+    realm: &str,
+) -> Result<(Vec<Value>, bool), axum::response::Response> {
+    let base = crate::console::api::realm_path(realm);
+    let config = admin.get(&format!("{base}/events/config")).await?;
+    let events = admin
+        .get(&format!("{base}/admin-events?first=0&max=100"))
+        .await?;
+    let mut list = events.as_array().cloned().unwrap_or_default();
+    for e in &mut list {
+        if let Some(ms) = e["time"].as_i64() {
+            e["when"] = Value::String(utc_text(ms));
+        }
+    }
+    Ok((list, config["adminEventsEnabled"] == Value::Bool(true)))
 }
 
 /// GET `.../events`.
 pub async fn list(admin: Admin, Path(realm): Path<String>) -> Page {
-    let ctx = admin.authorize(&realm, Action::ViewRealm).await?;
-    let events = admin_events(&admin, &ctx).await?;
+    admin.authorize(&realm, Action::ViewEvents).await?;
+    let (events, recording) = admin_events(&admin, &realm).await?;
     Ok(admin.page(
         "events.html",
         Some(&realm),
         "events",
-        json!({ "events": events }),
+        json!({ "events": events, "recording": recording }),
     ))
+}
+
+/// `2026-11-29 10:58:03 UTC` for milliseconds since the epoch (the raw number when out of range).
+fn utc_text(ms: i64) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| ms.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn event_times_read_as_utc() {
+        assert_eq!(super::utc_text(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(
+            super::utc_text(1_795_949_538_115),
+            "2026-11-29 10:52:18 UTC"
+        );
+    }
 }
