@@ -100,7 +100,7 @@ pub fn router(state: AppState, opts: AppOptions) -> Router {
         .route("/", get(welcome))
         .route("/realms/{realm}", get(realm_root))
         .merge(crate::oidc::routes())
-        .merge(crate::admin::routes())
+        .merge(crate::admin::routes(&opts.relative_path))
         .with_state(state);
     let mut app = if opts.relative_path == "/" {
         realm_routes
