@@ -66,7 +66,7 @@ pub async fn list(
     tag = "users",
     params(crate::admin::openapi::RealmP, crate::admin::openapi::UserFilters),
     responses(
-        (status = 200, description = "The number of matching users", body = i64),
+        (status = 200, description = "The number of matching users", body = i64, content_type = "application/json"),
     )
 )]
 pub async fn count(
