@@ -51,6 +51,7 @@ async fn the_document_is_served_and_complete() {
     // Every operation: bearer security, 401 and 403 with the error body, an operation id.
     let paths = doc["paths"].as_object().unwrap();
     let mut ops = 0;
+    let mut ids = std::collections::BTreeSet::new();
     for (path, item) in paths {
         assert!(path.starts_with("/admin/realms"), "{path}");
         for m in METHODS {
@@ -66,7 +67,8 @@ async fn the_document_is_served_and_complete() {
                     "{what} {status}"
                 );
             }
-            assert!(op["operationId"].is_string(), "{what}");
+            let id = op["operationId"].as_str().unwrap().to_owned();
+            assert!(ids.insert(id.clone()), "{what}: operationId {id} repeats");
             // Path parameters are declared for every `{name}` of the template.
             for seg in path.split('/').filter(|s| s.starts_with('{')) {
                 let name = seg.trim_matches(|c| c == '{' || c == '}');

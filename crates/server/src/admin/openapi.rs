@@ -353,27 +353,49 @@ fn complete(op: &mut Operation) {
     op.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
 }
 
+/// A unique operation id from the method and the path (handler names repeat across modules):
+/// `GET /admin/realms/{realm}/users/{id}/groups` → `get_users_id_groups`.
+fn operation_id(method: &str, path: &str) -> String {
+    let rest = path
+        .strip_prefix("/admin/realms/{realm}")
+        .or_else(|| path.strip_prefix("/admin/"))
+        .unwrap_or(path);
+    let mut id = method.to_owned();
+    for seg in rest.split('/').filter(|s| !s.is_empty()) {
+        id.push('_');
+        id.extend(
+            seg.chars()
+                .filter(|c| !matches!(c, '{' | '}'))
+                .map(|c| if c == '-' { '_' } else { c }),
+        );
+    }
+    if rest.is_empty() {
+        id.push_str("_realm");
+    }
+    id
+}
+
 /// The fixed part merged with the router's operations, completed, with `relative_path` (the
 /// server's `--http-relative-path`) as the server URL.
 pub fn finish(paths: Document, relative_path: &str) -> Document {
     let mut doc = Base::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc.merge(paths);
-    for item in doc.paths.paths.values_mut() {
-        for op in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-            &mut item.head,
-            &mut item.options,
-            &mut item.trace,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            complete(op);
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for (method, op) in [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("patch", &mut item.patch),
+            ("head", &mut item.head),
+            ("options", &mut item.options),
+            ("trace", &mut item.trace),
+        ] {
+            if let Some(op) = op {
+                op.operation_id = Some(operation_id(method, path));
+                complete(op);
+            }
         }
     }
     if let Some(components) = doc.components.as_mut() {
