@@ -8,6 +8,10 @@
 //! realm (404) and checks the one [`Action`] the endpoint needs (403); then parse, call the
 //! store (each write one transaction), invalidate the read caches it touched, render.
 //! Admin events are not recorded yet (a later slice of issue 4).
+//!
+//! Each handler's `#[utoipa::path]` annotation documents it and, through `routes!` in `api()`,
+//! routes it: the OpenAPI document (`openapi`, served at `/admin/openapi.json`) lists exactly
+//! the routes there are (ADR 0017).
 
 pub mod auth;
 pub mod client_roles;
