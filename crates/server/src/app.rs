@@ -100,7 +100,7 @@ pub fn router(state: AppState, opts: AppOptions) -> Router {
         .route("/", get(welcome))
         .route("/realms/{realm}", get(realm_root))
         .merge(crate::oidc::routes())
-        .merge(crate::admin::router(&state))
+        .merge(crate::admin::router(&state, &opts.relative_path))
         .merge(crate::console::routes(state.clone()))
         .with_state(state);
     let mut app = if opts.relative_path == "/" {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ClientRepresentation {
     pub id: Option<String>,
@@ -65,6 +66,7 @@ impl std::fmt::Debug for ClientRepresentation {
 
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ClientScopeRepresentation {
     pub id: Option<String>,
@@ -77,6 +79,7 @@ pub struct ClientScopeRepresentation {
 
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ProtocolMapperRepresentation {
     pub id: Option<String>,

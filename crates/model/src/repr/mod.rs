@@ -26,6 +26,7 @@ pub type MultiAttributes = BTreeMap<String, StringList>;
 /// A list of strings that also accepts a single bare string on input (Keycloak accepts both for
 /// user attributes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(from = "OneOrMany")]
 pub struct StringList(pub Vec<String>);
 

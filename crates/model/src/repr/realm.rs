@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 /// A realm as found in `<realm>-realm.json`, in an export, or in `POST /admin/realms`.
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RealmRepresentation {
     pub id: Option<String>,
@@ -126,6 +127,7 @@ pub struct RealmRepresentation {
 /// `roles` of a realm: realm roles and, per clientId, client roles.
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolesRepresentation {
     pub realm: Option<Vec<RoleRepresentation>>,
     pub client: Option<BTreeMap<String, Vec<RoleRepresentation>>>,
@@ -133,6 +135,7 @@ pub struct RolesRepresentation {
 
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RoleRepresentation {
     pub id: Option<String>,
@@ -148,6 +151,7 @@ pub struct RoleRepresentation {
 /// Composite members of a role: realm role names, and per clientId client role names.
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CompositesRepresentation {
     pub realm: Option<Vec<String>>,
     pub client: Option<BTreeMap<String, Vec<String>>>,
@@ -155,6 +159,7 @@ pub struct CompositesRepresentation {
 
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GroupRepresentation {
     pub id: Option<String>,
@@ -163,6 +168,7 @@ pub struct GroupRepresentation {
     pub path: Option<String>,
     pub parent_id: Option<String>,
     pub sub_group_count: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub sub_groups: Option<Vec<GroupRepresentation>>,
     pub attributes: Option<MultiAttributes>,
     pub realm_roles: Option<Vec<String>>,
@@ -173,6 +179,7 @@ pub struct GroupRepresentation {
 /// A role scope mapping of a client or client scope (`scopeMappings`, `clientScopeMappings`).
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ScopeMappingRepresentation {
     pub client: Option<String>,

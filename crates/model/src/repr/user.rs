@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UserRepresentation {
     pub id: Option<String>,
@@ -38,6 +39,7 @@ pub struct UserRepresentation {
 
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialRepresentation {
     pub id: Option<String>,

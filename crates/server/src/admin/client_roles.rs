@@ -26,6 +26,15 @@ fn taken(name: &str) -> Response {
 }
 
 /// GET `/clients/{id}/roles` (`search`, `first`, `max`, `briefRepresentation` default true).
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/clients/{id}/roles",
+    tag = "roles",
+    params(crate::admin::openapi::IdP, crate::admin::openapi::NameSearch, crate::admin::openapi::Paging, crate::admin::openapi::Brief),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn list(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -54,6 +63,17 @@ pub async fn list(
 }
 
 /// POST `/clients/{id}/roles`: 201 with `Location: .../clients/{id}/roles/{name}`.
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/clients/{id}/roles",
+    tag = "roles",
+    params(crate::admin::openapi::IdP),
+    request_body(content = portcullis_model::repr::RoleRepresentation, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created; `Location` names the new resource", headers(("Location" = String, description = "URL of the new resource"))),
+        (status = 409, description = "Name already taken", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn create(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -78,6 +98,15 @@ pub async fn create(
 }
 
 /// GET `/clients/{id}/roles/{role-name}`: the full representation.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/clients/{id}/roles/{role_name}",
+    tag = "roles",
+    params(crate::admin::openapi::ClientRoleP),
+    responses(
+        (status = 200, description = "OK", body = portcullis_model::repr::RoleRepresentation),
+    )
+)]
 pub async fn get(
     State(s): State<AppState>,
     Path((realm, id, name)): Path<(String, String, String)>,
@@ -132,6 +161,17 @@ async fn delete_at(s: &AppState, headers: &HeaderMap, realm: &str, at: RoleAt<'_
 }
 
 /// PUT `/clients/{id}/roles/{role-name}`.
+#[utoipa::path(
+    put,
+    path = "/admin/realms/{realm}/clients/{id}/roles/{role_name}",
+    tag = "roles",
+    params(crate::admin::openapi::ClientRoleP),
+    request_body(content = portcullis_model::repr::RoleRepresentation, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+        (status = 409, description = "Name already taken", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn update(
     State(s): State<AppState>,
     Path((realm, id, name)): Path<(String, String, String)>,
@@ -142,6 +182,15 @@ pub async fn update(
 }
 
 /// DELETE `/clients/{id}/roles/{role-name}`.
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/clients/{id}/roles/{role_name}",
+    tag = "roles",
+    params(crate::admin::openapi::ClientRoleP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn delete(
     State(s): State<AppState>,
     Path((realm, id, name)): Path<(String, String, String)>,
@@ -151,6 +200,17 @@ pub async fn delete(
 }
 
 /// PUT `/roles-by-id/{role-id}`.
+#[utoipa::path(
+    put,
+    path = "/admin/realms/{realm}/roles-by-id/{id}",
+    tag = "roles",
+    params(crate::admin::openapi::IdP),
+    request_body(content = portcullis_model::repr::RoleRepresentation, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+        (status = 409, description = "Name already taken", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn update_by_id(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -161,6 +221,15 @@ pub async fn update_by_id(
 }
 
 /// DELETE `/roles-by-id/{role-id}`.
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/roles-by-id/{id}",
+    tag = "roles",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn delete_by_id(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,

@@ -24,6 +24,15 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 /// GET `/clients` (`clientId`, `search`: infix instead of exact match, `first`, `max`).
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/clients",
+    tag = "clients",
+    params(crate::admin::openapi::RealmP, crate::admin::openapi::ClientFilter, crate::admin::openapi::Paging),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::ClientRepresentation>),
+    )
+)]
 pub async fn list(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -84,6 +93,15 @@ pub async fn list(
 }
 
 /// GET `/clients/{id}` (the internal id).
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/clients/{id}",
+    tag = "clients",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = portcullis_model::repr::ClientRepresentation),
+    )
+)]
 pub async fn get(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -188,6 +206,15 @@ fn secret_body(secret: Option<&str>) -> serde_json::Value {
 }
 
 /// GET `/clients/{id}/client-secret`: `{"type":"secret","value":...}`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/clients/{id}/client-secret",
+    tag = "clients",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = crate::admin::openapi::SecretBody),
+    )
+)]
 pub async fn get_secret(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -200,6 +227,15 @@ pub async fn get_secret(
 
 /// POST `/clients/{id}/client-secret`: a new secret; the old one stops working at once.
 /// A public client has no secret (400).
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/clients/{id}/client-secret",
+    tag = "clients",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "The new secret", body = crate::admin::openapi::SecretBody),
+    )
+)]
 pub async fn regenerate_secret(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -221,6 +257,15 @@ pub async fn regenerate_secret(
 /// DELETE `/clients/{id}`: the client, its roles and their grants, its mappers and its
 /// service-account user, in one statement; 204. The realm's `realm-management` client stays
 /// (400): without it nobody of the realm could administer it.
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/clients/{id}",
+    tag = "clients",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn delete(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -245,6 +290,17 @@ pub async fn delete(
 /// Connect client scopes are linked, a service-account user is created when enabled, and the
 /// body's `protocolMappers` are stored (each checked as `POST .../protocol-mappers/models`
 /// checks it), all in one transaction.
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/clients",
+    tag = "clients",
+    params(crate::admin::openapi::RealmP),
+    request_body(content = portcullis_model::repr::ClientRepresentation, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created; `Location` names the new resource", headers(("Location" = String, description = "URL of the new resource"))),
+        (status = 409, description = "Name already taken", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn create(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -362,6 +418,17 @@ pub async fn create(
 /// PUT `/clients/{id}`: a partial update as in Keycloak: every field the body gives replaces the
 /// stored one, the others stay; 204. A new `clientId` must be free (409); a `secret` given is
 /// the new secret. Protocol mappers in the body are not taken yet.
+#[utoipa::path(
+    put,
+    path = "/admin/realms/{realm}/clients/{id}",
+    tag = "clients",
+    params(crate::admin::openapi::IdP),
+    request_body(content = portcullis_model::repr::ClientRepresentation, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+        (status = 409, description = "Name already taken", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn update(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,

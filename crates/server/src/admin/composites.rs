@@ -206,14 +206,41 @@ type Three = Path<(String, String, String)>;
 type Four = Path<(String, String, String, String)>;
 
 /// GET `/roles/{role-name}/composites`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/roles/{role_name}/composites",
+    tag = "roles",
+    params(crate::admin::openapi::RoleP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn realm_all(State(s): State<AppState>, Path((r, n)): Two, h: HeaderMap) -> Answer {
     list_at(&s, &h, &r, RoleAt::Realm(&n), Members::All).await
 }
 /// GET `/roles/{role-name}/composites/realm`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/roles/{role_name}/composites/realm",
+    tag = "roles",
+    params(crate::admin::openapi::RoleP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn realm_realm(State(s): State<AppState>, Path((r, n)): Two, h: HeaderMap) -> Answer {
     list_at(&s, &h, &r, RoleAt::Realm(&n), Members::Realm).await
 }
 /// GET `/roles/{role-name}/composites/clients/{client-uuid}`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/roles/{role_name}/composites/clients/{client}",
+    tag = "roles",
+    params(crate::admin::openapi::RoleClientP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn realm_client(
     State(s): State<AppState>,
     Path((r, n, cl)): Three,
@@ -222,6 +249,16 @@ pub async fn realm_client(
     list_at(&s, &h, &r, RoleAt::Realm(&n), Members::Client(&cl)).await
 }
 /// POST `/roles/{role-name}/composites`.
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/roles/{role_name}/composites",
+    tag = "roles",
+    params(crate::admin::openapi::RoleP),
+    request_body(content = Vec<portcullis_model::repr::RoleRepresentation>, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn realm_add(
     State(s): State<AppState>,
     Path((r, n)): Two,
@@ -231,6 +268,16 @@ pub async fn realm_add(
     add_at(&s, &h, &r, RoleAt::Realm(&n), b).await
 }
 /// DELETE `/roles/{role-name}/composites`.
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/roles/{role_name}/composites",
+    tag = "roles",
+    params(crate::admin::openapi::RoleP),
+    request_body(content = Vec<portcullis_model::repr::RoleRepresentation>, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn realm_remove(
     State(s): State<AppState>,
     Path((r, n)): Two,
@@ -241,22 +288,69 @@ pub async fn realm_remove(
 }
 
 /// GET `/roles-by-id/{role-id}/composites`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/roles-by-id/{id}/composites",
+    tag = "roles",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn id_all(State(s): State<AppState>, Path((r, i)): Two, h: HeaderMap) -> Answer {
     list_at(&s, &h, &r, RoleAt::Id(&i), Members::All).await
 }
 /// GET `/roles-by-id/{role-id}/composites/realm`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/roles-by-id/{id}/composites/realm",
+    tag = "roles",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn id_realm(State(s): State<AppState>, Path((r, i)): Two, h: HeaderMap) -> Answer {
     list_at(&s, &h, &r, RoleAt::Id(&i), Members::Realm).await
 }
 /// GET `/roles-by-id/{role-id}/composites/clients/{clientUuid}`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/roles-by-id/{id}/composites/clients/{client}",
+    tag = "roles",
+    params(crate::admin::openapi::IdClientP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn id_client(State(s): State<AppState>, Path((r, i, cl)): Three, h: HeaderMap) -> Answer {
     list_at(&s, &h, &r, RoleAt::Id(&i), Members::Client(&cl)).await
 }
 /// POST `/roles-by-id/{role-id}/composites`.
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/roles-by-id/{id}/composites",
+    tag = "roles",
+    params(crate::admin::openapi::IdP),
+    request_body(content = Vec<portcullis_model::repr::RoleRepresentation>, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn id_add(State(s): State<AppState>, Path((r, i)): Two, h: HeaderMap, b: Body) -> Answer {
     add_at(&s, &h, &r, RoleAt::Id(&i), b).await
 }
 /// DELETE `/roles-by-id/{role-id}/composites`.
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/roles-by-id/{id}/composites",
+    tag = "roles",
+    params(crate::admin::openapi::IdP),
+    request_body(content = Vec<portcullis_model::repr::RoleRepresentation>, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn id_remove(
     State(s): State<AppState>,
     Path((r, i)): Two,
@@ -267,10 +361,28 @@ pub async fn id_remove(
 }
 
 /// GET `/clients/{id}/roles/{role-name}/composites`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/clients/{id}/roles/{role_name}/composites",
+    tag = "roles",
+    params(crate::admin::openapi::ClientRoleP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn client_all(State(s): State<AppState>, Path((r, c, n)): Three, h: HeaderMap) -> Answer {
     list_at(&s, &h, &r, RoleAt::Client(&c, &n), Members::All).await
 }
 /// GET `/clients/{id}/roles/{role-name}/composites/realm`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/clients/{id}/roles/{role_name}/composites/realm",
+    tag = "roles",
+    params(crate::admin::openapi::ClientRoleP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn client_realm(
     State(s): State<AppState>,
     Path((r, c, n)): Three,
@@ -279,6 +391,15 @@ pub async fn client_realm(
     list_at(&s, &h, &r, RoleAt::Client(&c, &n), Members::Realm).await
 }
 /// GET `/clients/{id}/roles/{role-name}/composites/clients/{client-uuid}`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/clients/{id}/roles/{role_name}/composites/clients/{client}",
+    tag = "roles",
+    params(crate::admin::openapi::ClientRoleClientP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn client_client(
     State(s): State<AppState>,
     Path((r, c, n, cl)): Four,
@@ -287,6 +408,16 @@ pub async fn client_client(
     list_at(&s, &h, &r, RoleAt::Client(&c, &n), Members::Client(&cl)).await
 }
 /// POST `/clients/{id}/roles/{role-name}/composites`.
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/clients/{id}/roles/{role_name}/composites",
+    tag = "roles",
+    params(crate::admin::openapi::ClientRoleP),
+    request_body(content = Vec<portcullis_model::repr::RoleRepresentation>, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn client_add(
     State(s): State<AppState>,
     Path((r, c, n)): Three,
@@ -296,6 +427,16 @@ pub async fn client_add(
     add_at(&s, &h, &r, RoleAt::Client(&c, &n), b).await
 }
 /// DELETE `/clients/{id}/roles/{role-name}/composites`.
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/clients/{id}/roles/{role_name}/composites",
+    tag = "roles",
+    params(crate::admin::openapi::ClientRoleP),
+    request_body(content = Vec<portcullis_model::repr::RoleRepresentation>, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn client_remove(
     State(s): State<AppState>,
     Path((r, c, n)): Three,
@@ -306,6 +447,15 @@ pub async fn client_remove(
 }
 
 /// GET `/roles/{role-name}/users` (`first`, `max`, `briefRepresentation` default false).
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/roles/{role_name}/users",
+    tag = "roles",
+    params(crate::admin::openapi::RoleP, crate::admin::openapi::Paging, crate::admin::openapi::Brief),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::UserRepresentation>),
+    )
+)]
 pub async fn realm_users(
     State(s): State<AppState>,
     Path((r, n)): Two,
@@ -315,6 +465,15 @@ pub async fn realm_users(
     users_at(&s, &h, &r, RoleAt::Realm(&n), q.as_deref()).await
 }
 /// GET `/roles/{role-name}/groups` (`first`, `max`, `briefRepresentation` default true).
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/roles/{role_name}/groups",
+    tag = "roles",
+    params(crate::admin::openapi::RoleP, crate::admin::openapi::Paging, crate::admin::openapi::Brief),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::GroupRepresentation>),
+    )
+)]
 pub async fn realm_groups(
     State(s): State<AppState>,
     Path((r, n)): Two,
@@ -324,6 +483,15 @@ pub async fn realm_groups(
     groups_at(&s, &h, &r, RoleAt::Realm(&n), q.as_deref()).await
 }
 /// GET `/clients/{id}/roles/{role-name}/users`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/clients/{id}/roles/{role_name}/users",
+    tag = "roles",
+    params(crate::admin::openapi::ClientRoleP, crate::admin::openapi::Paging, crate::admin::openapi::Brief),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::UserRepresentation>),
+    )
+)]
 pub async fn client_users(
     State(s): State<AppState>,
     Path((r, c, n)): Three,
@@ -333,6 +501,15 @@ pub async fn client_users(
     users_at(&s, &h, &r, RoleAt::Client(&c, &n), q.as_deref()).await
 }
 /// GET `/clients/{id}/roles/{role-name}/groups`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/clients/{id}/roles/{role_name}/groups",
+    tag = "roles",
+    params(crate::admin::openapi::ClientRoleP, crate::admin::openapi::Paging, crate::admin::openapi::Brief),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::GroupRepresentation>),
+    )
+)]
 pub async fn client_groups(
     State(s): State<AppState>,
     Path((r, c, n)): Three,

@@ -26,6 +26,15 @@ fn credential_repr(c: &portcullis_store::CredentialInfo) -> Value {
 }
 
 /// GET `/users/{id}/credentials`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/users/{id}/credentials",
+    tag = "users",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::CredentialRepresentation>),
+    )
+)]
 pub async fn list(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -38,6 +47,15 @@ pub async fn list(
 }
 
 /// DELETE `/users/{id}/credentials/{credentialId}`: 204, or 404 `Credential not found`.
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/users/{id}/credentials/{credential}",
+    tag = "users",
+    params(crate::admin::openapi::CredentialP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn delete(
     State(s): State<AppState>,
     Path((realm, id, credential)): Path<(String, String, String)>,

@@ -82,6 +82,15 @@ async fn reprs(
 
 /// GET `/groups`: top-level groups (`first`, `max`, `briefRepresentation` default true), or
 /// with `search` (`exact`) the matching groups at any level under their top-level ancestors.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/groups",
+    tag = "groups",
+    params(crate::admin::openapi::RealmP, crate::admin::openapi::NameSearch, crate::admin::openapi::Paging, crate::admin::openapi::Brief),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::GroupRepresentation>),
+    )
+)]
 pub async fn list(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -112,6 +121,15 @@ pub async fn list(
 }
 
 /// GET `/groups/count` (`search`, `top`): `{"count": n}`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/groups/count",
+    tag = "groups",
+    params(crate::admin::openapi::RealmP, crate::admin::openapi::NameSearch, crate::admin::openapi::Top),
+    responses(
+        (status = 200, description = "OK", body = crate::admin::openapi::CountBody),
+    )
+)]
 pub async fn count(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -160,6 +178,17 @@ async fn create_in(
 }
 
 /// POST `/groups`: 201 with `Location: .../groups/{id}`.
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/groups",
+    tag = "groups",
+    params(crate::admin::openapi::RealmP),
+    request_body(content = portcullis_model::repr::GroupRepresentation, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created; `Location` names the new resource", headers(("Location" = String, description = "URL of the new resource"))),
+        (status = 409, description = "Name already taken", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn create(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -177,6 +206,15 @@ pub async fn create(
 }
 
 /// GET `/groups/{id}`: the full representation.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/groups/{id}",
+    tag = "groups",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = portcullis_model::repr::GroupRepresentation),
+    )
+)]
 pub async fn get(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -189,6 +227,17 @@ pub async fn get(
 }
 
 /// PUT `/groups/{id}`: rename, describe, set attributes; 204.
+#[utoipa::path(
+    put,
+    path = "/admin/realms/{realm}/groups/{id}",
+    tag = "groups",
+    params(crate::admin::openapi::IdP),
+    request_body(content = portcullis_model::repr::GroupRepresentation, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+        (status = 409, description = "Name already taken", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn update(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -217,6 +266,15 @@ pub async fn update(
 }
 
 /// DELETE `/groups/{id}`: the group, its sub-groups and their memberships; 204.
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/groups/{id}",
+    tag = "groups",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn delete(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -232,6 +290,15 @@ pub async fn delete(
 
 /// GET `/groups/{id}/children` (`search`, `exact`, `first`, `max` default 10,
 /// `briefRepresentation` default false).
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/groups/{id}/children",
+    tag = "groups",
+    params(crate::admin::openapi::IdP, crate::admin::openapi::NameSearch, crate::admin::openapi::Paging, crate::admin::openapi::Brief),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::GroupRepresentation>),
+    )
+)]
 pub async fn children(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -255,6 +322,17 @@ pub async fn children(
 }
 
 /// POST `/groups/{id}/children`: 201 with `Location` and the new group.
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/groups/{id}/children",
+    tag = "groups",
+    params(crate::admin::openapi::IdP),
+    request_body(content = portcullis_model::repr::GroupRepresentation, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created, with `Location` and the new group", body = portcullis_model::repr::GroupRepresentation, headers(("Location" = String, description = "URL of the new group"))),
+        (status = 409, description = "Name already taken", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn add_child(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -285,6 +363,15 @@ pub async fn add_child(
 /// (`first` += `max`) gets each next page by a seek past the last username it was sent
 /// (a cursor kept for a minute), so deep pages cost what the first one does; any other
 /// `first` is counted off as an offset.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/groups/{id}/members",
+    tag = "groups",
+    params(crate::admin::openapi::IdP, crate::admin::openapi::Paging, crate::admin::openapi::Brief),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::UserRepresentation>),
+    )
+)]
 pub async fn members(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,

@@ -15,6 +15,15 @@ use axum::http::HeaderMap;
 const DEFAULT_MAX: i64 = 100;
 
 /// GET `/users/{id}/groups` (`search`, `first`, `max`, `briefRepresentation`, default brief).
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/users/{id}/groups",
+    tag = "users",
+    params(crate::admin::openapi::IdP, crate::admin::openapi::NameSearch, crate::admin::openapi::Paging, crate::admin::openapi::Brief),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::GroupRepresentation>),
+    )
+)]
 pub async fn list(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -47,6 +56,15 @@ pub async fn list(
 }
 
 /// PUT `/users/{id}/groups/{groupId}`: 204 (also when the user is in it already).
+#[utoipa::path(
+    put,
+    path = "/admin/realms/{realm}/users/{id}/groups/{group_id}",
+    tag = "users",
+    params(crate::admin::openapi::MembershipP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn join(
     State(s): State<AppState>,
     Path((realm, id, group_id)): Path<(String, String, String)>,
@@ -64,6 +82,15 @@ pub async fn join(
 }
 
 /// DELETE `/users/{id}/groups/{groupId}`: 204 (also when the user was not in it).
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/users/{id}/groups/{group_id}",
+    tag = "users",
+    params(crate::admin::openapi::MembershipP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn leave(
     State(s): State<AppState>,
     Path((realm, id, group_id)): Path<(String, String, String)>,

@@ -24,6 +24,7 @@ pub mod http;
 pub mod lifecycle;
 pub mod mappers;
 pub mod memberships;
+pub mod openapi;
 pub mod params;
 pub mod realms;
 pub mod repr;
@@ -38,89 +39,148 @@ use auth::{Access, Action, Caller};
 use axum::Router;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{get, post, put};
 use portcullis_model::records::RealmRecord;
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes under `/admin/realms`.
-pub fn routes() -> Router<AppState> {
-    let r = "/admin/realms/{realm}";
-    Router::new()
-        .route("/admin/realms", get(realms::list))
-        .route(r, get(realms::get))
-        .route(&format!("{r}/users"), get(users::list).post(users::create))
-        .route(&format!("{r}/users/count"), get(users::count))
-        .route(
-            &format!("{r}/users/{{id}}"),
-            get(users::get).put(users::update).delete(users::delete),
-        )
-        .route(
-            &format!("{r}/users/{{id}}/reset-password"),
-            put(users::reset_password),
-        )
-        .route(&format!("{r}/users/{{id}}/groups"), get(memberships::list))
-        .route(
-            &format!("{r}/users/{{id}}/groups/{{group_id}}"),
-            put(memberships::join).delete(memberships::leave),
-        )
-        .route(
-            &format!("{r}/users/{{id}}/role-mappings"),
-            get(role_mappings::user_all),
-        )
-        .route(
-            &format!("{r}/users/{{id}}/role-mappings/realm"),
-            get(role_mappings::user_realm)
-                .post(role_mappings::user_add_realm)
-                .delete(role_mappings::user_remove_realm),
-        )
-        .route(
-            &format!("{r}/users/{{id}}/role-mappings/realm/composite"),
-            get(role_mappings::user_realm_composite),
-        )
-        .route(
-            &format!("{r}/groups"),
-            get(groups::list).post(groups::create),
-        )
-        .route(&format!("{r}/groups/count"), get(groups::count))
-        .route(
-            &format!("{r}/groups/{{id}}"),
-            get(groups::get).put(groups::update).delete(groups::delete),
-        )
-        .route(
-            &format!("{r}/groups/{{id}}/children"),
-            get(groups::children).post(groups::add_child),
-        )
-        .route(&format!("{r}/groups/{{id}}/members"), get(groups::members))
-        .route(&format!("{r}/roles"), get(roles::list).post(roles::create))
-        .route(
-            &format!("{r}/roles/{{role_name}}"),
-            get(roles::get).put(roles::update).delete(roles::delete),
-        )
-        .route(
-            &format!("{r}/clients"),
-            get(clients::list).post(clients::create),
-        )
-        .route(
-            &format!("{r}/clients/{{id}}"),
-            get(clients::get)
-                .put(clients::update)
-                .delete(clients::delete),
-        )
-        .route(
-            &format!("{r}/clients/{{id}}/client-secret"),
-            get(clients::get_secret).post(clients::regenerate_secret),
-        )
-        .merge(role_routes(r))
-        .merge(client_and_realm_routes())
-        .merge(lifecycle_routes(r))
+/// Routes under `/admin/realms`, and the OpenAPI document describing them at
+/// `/admin/openapi.json` (`relative_path` is the server URL the document names).
+pub fn routes(relative_path: &str) -> Router<AppState> {
+    let (router, doc) = api().split_for_parts();
+    let doc = openapi::finish(doc, relative_path);
+    let bytes = match doc.to_json() {
+        Ok(text) => axum::body::Bytes::from(text),
+        Err(e) => {
+            tracing::error!(error = %e, "the admin API's OpenAPI document did not serialise");
+            axum::body::Bytes::from_static(b"{}")
+        }
+    };
+    router.route(
+        "/admin/openapi.json",
+        get(move || {
+            let bytes = bytes.clone();
+            async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    bytes,
+                )
+            }
+        }),
+    )
 }
 
-/// The admin router with admin-event recording around every route.
-pub fn router(state: &AppState) -> Router<AppState> {
-    routes().layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        events::record,
-    ))
+/// The admin API's OpenAPI document, as served under `relative_path`.
+pub fn document(relative_path: &str) -> utoipa::openapi::OpenApi {
+    openapi::finish(api().into_openapi(), relative_path)
+}
+
+/// Every admin route with its documentation. Routes are added only with `routes!`, which takes
+/// each handler's method and path from its `#[utoipa::path]` annotation: a route cannot exist
+/// without its operation in the document (a unit test refuses a bare `.route(` here). One
+/// `routes!` per path; handlers of other resources go in their own block below.
+fn api() -> OpenApiRouter<AppState> {
+    use client_roles as cr;
+    use composites as co;
+    use role_mappings as rm;
+    OpenApiRouter::new()
+        .routes(routes!(realms::list))
+        .routes(routes!(realms::get))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::count))
+        .routes(routes!(users::get, users::update, users::delete))
+        .routes(routes!(users::reset_password))
+        .routes(routes!(memberships::list))
+        .routes(routes!(memberships::join, memberships::leave))
+        .routes(routes!(groups::list, groups::create))
+        .routes(routes!(groups::count))
+        .routes(routes!(groups::get, groups::update, groups::delete))
+        .routes(routes!(groups::children, groups::add_child))
+        .routes(routes!(groups::members))
+        .routes(routes!(roles::list, roles::create))
+        .routes(routes!(roles::get, roles::update, roles::delete))
+        .routes(routes!(clients::list, clients::create))
+        .routes(routes!(clients::get, clients::update, clients::delete))
+        .routes(routes!(clients::get_secret, clients::regenerate_secret))
+        // Client roles; realm and client roles by id.
+        .routes(routes!(cr::list, cr::create))
+        .routes(routes!(cr::get, cr::update, cr::delete))
+        .routes(routes!(
+            roles::get_by_id,
+            cr::update_by_id,
+            cr::delete_by_id
+        ))
+        // Composites.
+        .routes(routes!(co::realm_all, co::realm_add, co::realm_remove))
+        .routes(routes!(co::realm_realm))
+        .routes(routes!(co::realm_client))
+        .routes(routes!(co::id_all, co::id_add, co::id_remove))
+        .routes(routes!(co::id_realm))
+        .routes(routes!(co::id_client))
+        .routes(routes!(co::client_all, co::client_add, co::client_remove))
+        .routes(routes!(co::client_realm))
+        .routes(routes!(co::client_client))
+        // Who holds a role.
+        .routes(routes!(co::realm_users))
+        .routes(routes!(co::realm_groups))
+        .routes(routes!(co::client_users))
+        .routes(routes!(co::client_groups))
+        // User role mappings.
+        .routes(routes!(rm::user_all))
+        .routes(routes!(
+            rm::user_realm,
+            rm::user_add_realm,
+            rm::user_remove_realm
+        ))
+        .routes(routes!(rm::user_realm_composite))
+        .routes(routes!(rm::user_realm_available))
+        .routes(routes!(
+            rm::user_client,
+            rm::user_add_client,
+            rm::user_remove_client
+        ))
+        .routes(routes!(rm::user_client_available))
+        .routes(routes!(rm::user_client_composite))
+        // Group role mappings.
+        .routes(routes!(rm::group_all))
+        .routes(routes!(
+            rm::group_realm,
+            rm::group_add_realm,
+            rm::group_remove_realm
+        ))
+        .routes(routes!(rm::group_realm_available))
+        .routes(routes!(rm::group_realm_composite))
+        .routes(routes!(
+            rm::group_client,
+            rm::group_add_client,
+            rm::group_remove_client
+        ))
+        .routes(routes!(rm::group_client_available))
+        .routes(routes!(rm::group_client_composite))
+        // Credentials.
+        .routes(routes!(credentials::list))
+        .routes(routes!(credentials::delete))
+        // Sessions.
+        .routes(routes!(sessions::of_user))
+        .routes(routes!(sessions::logout_user))
+        .routes(routes!(sessions::of_client))
+        .routes(routes!(sessions::client_count))
+        .routes(routes!(sessions::stats))
+        .routes(routes!(sessions::delete))
+        .routes(routes!(sessions::logout_all))
+}
+
+/// The admin router: [`routes`] (documented in the OpenAPI document) and the routes not yet
+/// annotated for it, with admin-event recording around every route ([`events::record`]).
+pub fn router(state: &AppState, relative_path: &str) -> Router<AppState> {
+    routes(relative_path)
+        .merge(client_and_realm_routes())
+        .merge(lifecycle_routes("/admin/realms/{realm}"))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            events::record,
+        ))
 }
 
 /// Protocol mappers, client scopes and their links, the service-account user, realm
@@ -225,157 +285,6 @@ fn client_and_realm_routes() -> Router<AppState> {
         )
 }
 
-/// Client roles, composites, role holders, user and group role mappings, credentials and
-/// sessions (one block, so other resources' routes merge without touching it).
-fn role_routes(r: &str) -> Router<AppState> {
-    use composites as co;
-    use role_mappings as rm;
-    let role = format!("{r}/roles/{{role_name}}");
-    let by_id = format!("{r}/roles-by-id/{{id}}");
-    let client_role = format!("{r}/clients/{{id}}/roles/{{role_name}}");
-    let user_rm = format!("{r}/users/{{id}}/role-mappings");
-    let group_rm = format!("{r}/groups/{{id}}/role-mappings");
-    Router::new()
-        // Client roles; realm and client roles by id.
-        .route(
-            &format!("{r}/clients/{{id}}/roles"),
-            get(client_roles::list).post(client_roles::create),
-        )
-        .route(
-            &client_role,
-            get(client_roles::get)
-                .put(client_roles::update)
-                .delete(client_roles::delete),
-        )
-        .route(
-            &by_id,
-            get(roles::get_by_id)
-                .put(client_roles::update_by_id)
-                .delete(client_roles::delete_by_id),
-        )
-        // Composites.
-        .route(
-            &format!("{role}/composites"),
-            get(co::realm_all)
-                .post(co::realm_add)
-                .delete(co::realm_remove),
-        )
-        .route(&format!("{role}/composites/realm"), get(co::realm_realm))
-        .route(
-            &format!("{role}/composites/clients/{{client}}"),
-            get(co::realm_client),
-        )
-        .route(
-            &format!("{by_id}/composites"),
-            get(co::id_all).post(co::id_add).delete(co::id_remove),
-        )
-        .route(&format!("{by_id}/composites/realm"), get(co::id_realm))
-        .route(
-            &format!("{by_id}/composites/clients/{{client}}"),
-            get(co::id_client),
-        )
-        .route(
-            &format!("{client_role}/composites"),
-            get(co::client_all)
-                .post(co::client_add)
-                .delete(co::client_remove),
-        )
-        .route(
-            &format!("{client_role}/composites/realm"),
-            get(co::client_realm),
-        )
-        .route(
-            &format!("{client_role}/composites/clients/{{client}}"),
-            get(co::client_client),
-        )
-        // Who holds a role.
-        .route(&format!("{role}/users"), get(co::realm_users))
-        .route(&format!("{role}/groups"), get(co::realm_groups))
-        .route(&format!("{client_role}/users"), get(co::client_users))
-        .route(&format!("{client_role}/groups"), get(co::client_groups))
-        // User role mappings beyond the realm ones.
-        .route(
-            &format!("{user_rm}/realm/available"),
-            get(rm::user_realm_available),
-        )
-        .route(
-            &format!("{user_rm}/clients/{{client}}"),
-            get(rm::user_client)
-                .post(rm::user_add_client)
-                .delete(rm::user_remove_client),
-        )
-        .route(
-            &format!("{user_rm}/clients/{{client}}/available"),
-            get(rm::user_client_available),
-        )
-        .route(
-            &format!("{user_rm}/clients/{{client}}/composite"),
-            get(rm::user_client_composite),
-        )
-        // Group role mappings.
-        .route(&group_rm, get(rm::group_all))
-        .route(
-            &format!("{group_rm}/realm"),
-            get(rm::group_realm)
-                .post(rm::group_add_realm)
-                .delete(rm::group_remove_realm),
-        )
-        .route(
-            &format!("{group_rm}/realm/available"),
-            get(rm::group_realm_available),
-        )
-        .route(
-            &format!("{group_rm}/realm/composite"),
-            get(rm::group_realm_composite),
-        )
-        .route(
-            &format!("{group_rm}/clients/{{client}}"),
-            get(rm::group_client)
-                .post(rm::group_add_client)
-                .delete(rm::group_remove_client),
-        )
-        .route(
-            &format!("{group_rm}/clients/{{client}}/available"),
-            get(rm::group_client_available),
-        )
-        .route(
-            &format!("{group_rm}/clients/{{client}}/composite"),
-            get(rm::group_client_composite),
-        )
-        // Credentials.
-        .route(
-            &format!("{r}/users/{{id}}/credentials"),
-            get(credentials::list),
-        )
-        .route(
-            &format!("{r}/users/{{id}}/credentials/{{credential}}"),
-            delete(credentials::delete),
-        )
-        // Sessions.
-        .route(
-            &format!("{r}/users/{{id}}/sessions"),
-            get(sessions::of_user),
-        )
-        .route(
-            &format!("{r}/users/{{id}}/logout"),
-            post(sessions::logout_user),
-        )
-        .route(
-            &format!("{r}/clients/{{id}}/user-sessions"),
-            get(sessions::of_client),
-        )
-        .route(
-            &format!("{r}/clients/{{id}}/session-count"),
-            get(sessions::client_count),
-        )
-        .route(&format!("{r}/client-session-stats"), get(sessions::stats))
-        .route(
-            &format!("{r}/sessions/{{session}}"),
-            delete(sessions::delete),
-        )
-        .route(&format!("{r}/logout-all"), post(sessions::logout_all))
-}
-
 /// Account lifecycle: the SMTP test and the mails an administrator sends.
 fn lifecycle_routes(r: &str) -> Router<AppState> {
     Router::new()
@@ -458,4 +367,37 @@ pub fn realm_url(s: &AppState, headers: &HeaderMap, realm: &str) -> String {
         urls.backend_base,
         http::segment(realm)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    /// Routes are registered only through `routes!` (documented by construction): a bare
+    /// axum `.route(` in [`super::api`] would add an operation missing from the document.
+    #[test]
+    fn every_route_is_documented() {
+        let src = include_str!("mod.rs");
+        let Some(start) = src.find("fn api()") else {
+            panic!("api() not found");
+        };
+        let body = &src[start..];
+        let end = body.find("\n}\n").unwrap_or(body.len());
+        let needle = [".", "route("].concat();
+        assert!(
+            !body[..end].contains(&needle),
+            "admin::api registers a route without its documentation"
+        );
+        let doc = super::document("/auth");
+        let ops: usize = doc
+            .paths
+            .paths
+            .values()
+            .map(|i| {
+                [&i.get, &i.put, &i.post, &i.delete]
+                    .iter()
+                    .filter(|o| o.is_some())
+                    .count()
+            })
+            .sum();
+        assert!(ops >= 91, "{ops} operations");
+    }
 }

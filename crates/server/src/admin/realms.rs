@@ -24,6 +24,15 @@ use portcullis_store::{NameTaken, StoreError};
 use serde_json::{Map, Value};
 
 /// GET `/admin/realms`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms",
+    tag = "realms",
+    params(crate::admin::openapi::Brief),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RealmRepresentation>),
+    )
+)]
 pub async fn list(
     State(s): State<AppState>,
     RawQuery(raw): RawQuery,
@@ -62,6 +71,15 @@ pub async fn list(
 }
 
 /// GET `/admin/realms/{realm}`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}",
+    tag = "realms",
+    params(crate::admin::openapi::RealmP),
+    responses(
+        (status = 200, description = "OK", body = portcullis_model::repr::RealmRepresentation),
+    )
+)]
 pub async fn get(
     State(s): State<AppState>,
     Path(realm): Path<String>,

@@ -332,14 +332,42 @@ type Two = Path<(String, String)>;
 type Three = Path<(String, String, String)>;
 
 /// GET `/users/{id}/role-mappings`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/users/{id}/role-mappings",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = crate::admin::openapi::MappingsBody),
+    )
+)]
 pub async fn user_all(State(s): State<AppState>, Path((r, i)): Two, h: HeaderMap) -> Answer {
     all(&s, &h, &r, Kind::User, &i).await
 }
 /// GET `/users/{id}/role-mappings/realm`: the realm roles granted directly.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/users/{id}/role-mappings/realm",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn user_realm(State(s): State<AppState>, Path((r, i)): Two, h: HeaderMap) -> Answer {
     direct_in(&s, &h, &r, Kind::User, &i, Scope::Realm).await
 }
 /// POST `/users/{id}/role-mappings/realm` with an array of roles: 204.
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/users/{id}/role-mappings/realm",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdP),
+    request_body(content = Vec<portcullis_model::repr::RoleRepresentation>, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn user_add_realm(
     State(s): State<AppState>,
     Path((r, i)): Two,
@@ -349,6 +377,16 @@ pub async fn user_add_realm(
     change_in(&s, &h, &r, (Kind::User, &i), Scope::Realm, b, true).await
 }
 /// DELETE `/users/{id}/role-mappings/realm` with an array of roles: 204.
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/users/{id}/role-mappings/realm",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdP),
+    request_body(content = Vec<portcullis_model::repr::RoleRepresentation>, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn user_remove_realm(
     State(s): State<AppState>,
     Path((r, i)): Two,
@@ -358,6 +396,15 @@ pub async fn user_remove_realm(
     change_in(&s, &h, &r, (Kind::User, &i), Scope::Realm, b, false).await
 }
 /// GET `/users/{id}/role-mappings/realm/composite` (`briefRepresentation` default true).
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/users/{id}/role-mappings/realm/composite",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdP, crate::admin::openapi::Brief),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn user_realm_composite(
     State(s): State<AppState>,
     Path((r, i)): Two,
@@ -367,6 +414,15 @@ pub async fn user_realm_composite(
     composite_in(&s, &h, &r, Kind::User, &i, Scope::Realm, q.as_deref()).await
 }
 /// GET `/users/{id}/role-mappings/realm/available`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/users/{id}/role-mappings/realm/available",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn user_realm_available(
     State(s): State<AppState>,
     Path((r, i)): Two,
@@ -375,6 +431,15 @@ pub async fn user_realm_available(
     available_in(&s, &h, &r, Kind::User, &i, Scope::Realm).await
 }
 /// GET `/users/{id}/role-mappings/clients/{client-uuid}`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdClientP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn user_client(
     State(s): State<AppState>,
     Path((r, i, c)): Three,
@@ -383,6 +448,16 @@ pub async fn user_client(
     direct_in(&s, &h, &r, Kind::User, &i, Scope::Client(&c)).await
 }
 /// POST `/users/{id}/role-mappings/clients/{client-uuid}`.
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdClientP),
+    request_body(content = Vec<portcullis_model::repr::RoleRepresentation>, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn user_add_client(
     State(s): State<AppState>,
     Path((r, i, c)): Three,
@@ -392,6 +467,16 @@ pub async fn user_add_client(
     change_in(&s, &h, &r, (Kind::User, &i), Scope::Client(&c), b, true).await
 }
 /// DELETE `/users/{id}/role-mappings/clients/{client-uuid}`.
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdClientP),
+    request_body(content = Vec<portcullis_model::repr::RoleRepresentation>, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn user_remove_client(
     State(s): State<AppState>,
     Path((r, i, c)): Three,
@@ -401,6 +486,15 @@ pub async fn user_remove_client(
     change_in(&s, &h, &r, (Kind::User, &i), Scope::Client(&c), b, false).await
 }
 /// GET `/users/{id}/role-mappings/clients/{client-uuid}/composite`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}/composite",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdClientP, crate::admin::openapi::Brief),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn user_client_composite(
     State(s): State<AppState>,
     Path((r, i, c)): Three,
@@ -410,6 +504,15 @@ pub async fn user_client_composite(
     composite_in(&s, &h, &r, Kind::User, &i, Scope::Client(&c), q.as_deref()).await
 }
 /// GET `/users/{id}/role-mappings/clients/{client-uuid}/available`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}/available",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdClientP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn user_client_available(
     State(s): State<AppState>,
     Path((r, i, c)): Three,
@@ -419,14 +522,42 @@ pub async fn user_client_available(
 }
 
 /// GET `/groups/{id}/role-mappings`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/groups/{id}/role-mappings",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = crate::admin::openapi::MappingsBody),
+    )
+)]
 pub async fn group_all(State(s): State<AppState>, Path((r, i)): Two, h: HeaderMap) -> Answer {
     all(&s, &h, &r, Kind::Group, &i).await
 }
 /// GET `/groups/{id}/role-mappings/realm`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/groups/{id}/role-mappings/realm",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn group_realm(State(s): State<AppState>, Path((r, i)): Two, h: HeaderMap) -> Answer {
     direct_in(&s, &h, &r, Kind::Group, &i, Scope::Realm).await
 }
 /// POST `/groups/{id}/role-mappings/realm`.
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/groups/{id}/role-mappings/realm",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdP),
+    request_body(content = Vec<portcullis_model::repr::RoleRepresentation>, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn group_add_realm(
     State(s): State<AppState>,
     Path((r, i)): Two,
@@ -436,6 +567,16 @@ pub async fn group_add_realm(
     change_in(&s, &h, &r, (Kind::Group, &i), Scope::Realm, b, true).await
 }
 /// DELETE `/groups/{id}/role-mappings/realm`.
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/groups/{id}/role-mappings/realm",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdP),
+    request_body(content = Vec<portcullis_model::repr::RoleRepresentation>, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn group_remove_realm(
     State(s): State<AppState>,
     Path((r, i)): Two,
@@ -445,6 +586,15 @@ pub async fn group_remove_realm(
     change_in(&s, &h, &r, (Kind::Group, &i), Scope::Realm, b, false).await
 }
 /// GET `/groups/{id}/role-mappings/realm/composite`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/groups/{id}/role-mappings/realm/composite",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdP, crate::admin::openapi::Brief),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn group_realm_composite(
     State(s): State<AppState>,
     Path((r, i)): Two,
@@ -454,6 +604,15 @@ pub async fn group_realm_composite(
     composite_in(&s, &h, &r, Kind::Group, &i, Scope::Realm, q.as_deref()).await
 }
 /// GET `/groups/{id}/role-mappings/realm/available`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/groups/{id}/role-mappings/realm/available",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn group_realm_available(
     State(s): State<AppState>,
     Path((r, i)): Two,
@@ -462,6 +621,15 @@ pub async fn group_realm_available(
     available_in(&s, &h, &r, Kind::Group, &i, Scope::Realm).await
 }
 /// GET `/groups/{id}/role-mappings/clients/{client-uuid}`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/groups/{id}/role-mappings/clients/{client}",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdClientP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn group_client(
     State(s): State<AppState>,
     Path((r, i, c)): Three,
@@ -470,6 +638,16 @@ pub async fn group_client(
     direct_in(&s, &h, &r, Kind::Group, &i, Scope::Client(&c)).await
 }
 /// POST `/groups/{id}/role-mappings/clients/{client-uuid}`.
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/groups/{id}/role-mappings/clients/{client}",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdClientP),
+    request_body(content = Vec<portcullis_model::repr::RoleRepresentation>, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn group_add_client(
     State(s): State<AppState>,
     Path((r, i, c)): Three,
@@ -479,6 +657,16 @@ pub async fn group_add_client(
     change_in(&s, &h, &r, (Kind::Group, &i), Scope::Client(&c), b, true).await
 }
 /// DELETE `/groups/{id}/role-mappings/clients/{client-uuid}`.
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/groups/{id}/role-mappings/clients/{client}",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdClientP),
+    request_body(content = Vec<portcullis_model::repr::RoleRepresentation>, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn group_remove_client(
     State(s): State<AppState>,
     Path((r, i, c)): Three,
@@ -488,6 +676,15 @@ pub async fn group_remove_client(
     change_in(&s, &h, &r, (Kind::Group, &i), Scope::Client(&c), b, false).await
 }
 /// GET `/groups/{id}/role-mappings/clients/{client-uuid}/composite`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/groups/{id}/role-mappings/clients/{client}/composite",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdClientP, crate::admin::openapi::Brief),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn group_client_composite(
     State(s): State<AppState>,
     Path((r, i, c)): Three,
@@ -497,6 +694,15 @@ pub async fn group_client_composite(
     composite_in(&s, &h, &r, Kind::Group, &i, Scope::Client(&c), q.as_deref()).await
 }
 /// GET `/groups/{id}/role-mappings/clients/{client-uuid}/available`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/groups/{id}/role-mappings/clients/{client}/available",
+    tag = "role-mappings",
+    params(crate::admin::openapi::IdClientP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn group_client_available(
     State(s): State<AppState>,
     Path((r, i, c)): Three,

@@ -29,6 +29,15 @@ fn taken(name: &str) -> Response {
 }
 
 /// GET `/roles` (`search`, `first`, `max`, `briefRepresentation` default true).
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/roles",
+    tag = "roles",
+    params(crate::admin::openapi::RealmP, crate::admin::openapi::NameSearch, crate::admin::openapi::Paging, crate::admin::openapi::Brief),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::RoleRepresentation>),
+    )
+)]
 pub async fn list(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -56,6 +65,17 @@ pub async fn list(
 }
 
 /// POST `/roles`: 201 with `Location: .../roles/{name}`.
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/roles",
+    tag = "roles",
+    params(crate::admin::openapi::RealmP),
+    request_body(content = portcullis_model::repr::RoleRepresentation, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created; `Location` names the new resource", headers(("Location" = String, description = "URL of the new resource"))),
+        (status = 409, description = "Name already taken", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn create(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -75,6 +95,15 @@ pub async fn create(
 }
 
 /// GET `/roles/{role-name}`: the full representation.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/roles/{role_name}",
+    tag = "roles",
+    params(crate::admin::openapi::RoleP),
+    responses(
+        (status = 200, description = "OK", body = portcullis_model::repr::RoleRepresentation),
+    )
+)]
 pub async fn get(
     State(s): State<AppState>,
     Path((realm, name)): Path<(String, String)>,
@@ -85,6 +114,17 @@ pub async fn get(
 }
 
 /// PUT `/roles/{role-name}`: rename, describe, set attributes; 204.
+#[utoipa::path(
+    put,
+    path = "/admin/realms/{realm}/roles/{role_name}",
+    tag = "roles",
+    params(crate::admin::openapi::RoleP),
+    request_body(content = portcullis_model::repr::RoleRepresentation, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+        (status = 409, description = "Name already taken", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn update(
     State(s): State<AppState>,
     Path((realm, name)): Path<(String, String)>,
@@ -109,6 +149,15 @@ pub async fn update(
 
 /// DELETE `/roles/{role-name}`: the role and every grant of it; 204. The default role stays
 /// (400).
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/roles/{role_name}",
+    tag = "roles",
+    params(crate::admin::openapi::RoleP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn delete(
     State(s): State<AppState>,
     Path((realm, name)): Path<(String, String)>,
@@ -129,6 +178,15 @@ pub async fn delete(
 }
 
 /// GET `/roles-by-id/{id}`: any role of the realm, realm or client role.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/roles-by-id/{id}",
+    tag = "roles",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = portcullis_model::repr::RoleRepresentation),
+    )
+)]
 pub async fn get_by_id(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,

@@ -63,6 +63,15 @@ fn session_repr(v: &SessionView) -> Value {
 }
 
 /// GET `/users/{id}/sessions`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/users/{id}/sessions",
+    tag = "sessions",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = Vec<crate::admin::openapi::SessionBody>),
+    )
+)]
 pub async fn of_user(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -78,6 +87,15 @@ pub async fn of_user(
 }
 
 /// POST `/users/{id}/logout`: every session of the user ends; 204.
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/users/{id}/logout",
+    tag = "sessions",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn logout_user(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -102,6 +120,15 @@ pub async fn logout_user(
 }
 
 /// GET `/clients/{id}/user-sessions` (`first`, `max` default 100).
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/clients/{id}/user-sessions",
+    tag = "sessions",
+    params(crate::admin::openapi::IdP, crate::admin::openapi::Paging),
+    responses(
+        (status = 200, description = "OK", body = Vec<crate::admin::openapi::SessionBody>),
+    )
+)]
 pub async fn of_client(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -121,6 +148,15 @@ pub async fn of_client(
 }
 
 /// GET `/clients/{id}/session-count`: `{"count": n}`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/clients/{id}/session-count",
+    tag = "sessions",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = crate::admin::openapi::CountBody),
+    )
+)]
 pub async fn client_count(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -137,6 +173,15 @@ pub async fn client_count(
 
 /// GET `/client-session-stats`: per client with sessions, `id`, `clientId` and the `active`
 /// and `offline` counts as strings (Keycloak's shape).
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/client-session-stats",
+    tag = "sessions",
+    params(crate::admin::openapi::RealmP),
+    responses(
+        (status = 200, description = "OK", body = Vec<crate::admin::openapi::SessionStat>),
+    )
+)]
 pub async fn stats(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -158,6 +203,15 @@ pub async fn stats(
 }
 
 /// DELETE `/sessions/{session}`: 204, or 404 with Keycloak's `Sesssion not found`.
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/sessions/{session}",
+    tag = "sessions",
+    params(crate::admin::openapi::SessionP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn delete(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -173,6 +227,15 @@ pub async fn delete(
 
 /// POST `/logout-all`: every session of the realm ends. Keycloak answers a
 /// GlobalRequestResult; with no client to notify both of its lists are left out: `{}`.
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/logout-all",
+    tag = "sessions",
+    params(crate::admin::openapi::RealmP),
+    responses(
+        (status = 200, description = "OK", body = crate::admin::openapi::GlobalRequestResult),
+    )
+)]
 pub async fn logout_all(
     State(s): State<AppState>,
     Path(realm): Path<String>,

@@ -27,6 +27,15 @@ use portcullis_store::{UserConflict, UserDetails};
 const DEFAULT_MAX: i64 = 100;
 
 /// GET `/users`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/users",
+    tag = "users",
+    params(crate::admin::openapi::RealmP, crate::admin::openapi::UserFilters, crate::admin::openapi::Paging, crate::admin::openapi::Brief),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::UserRepresentation>),
+    )
+)]
 pub async fn list(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -51,6 +60,15 @@ pub async fn list(
 }
 
 /// GET `/users/count`: a bare number.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/users/count",
+    tag = "users",
+    params(crate::admin::openapi::RealmP, crate::admin::openapi::UserFilters),
+    responses(
+        (status = 200, description = "The number of matching users", body = i64, content_type = "application/json"),
+    )
+)]
 pub async fn count(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -79,6 +97,17 @@ fn conflict(c: UserConflict) -> Response {
 }
 
 /// POST `/users`: 201 with `Location: .../users/{id}`.
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/users",
+    tag = "users",
+    params(crate::admin::openapi::RealmP),
+    request_body(content = portcullis_model::repr::UserRepresentation, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created; `Location` names the new resource", headers(("Location" = String, description = "URL of the new resource"))),
+        (status = 409, description = "Name already taken", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn create(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -189,6 +218,15 @@ async fn hash(
 }
 
 /// GET `/users/{id}`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/users/{id}",
+    tag = "users",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = portcullis_model::repr::UserRepresentation),
+    )
+)]
 pub async fn get(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -200,6 +238,17 @@ pub async fn get(
 }
 
 /// PUT `/users/{id}`: a partial update; 204.
+#[utoipa::path(
+    put,
+    path = "/admin/realms/{realm}/users/{id}",
+    tag = "users",
+    params(crate::admin::openapi::IdP),
+    request_body(content = portcullis_model::repr::UserRepresentation, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+        (status = 409, description = "Name already taken", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn update(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -232,6 +281,15 @@ pub async fn update(
 }
 
 /// DELETE `/users/{id}`: 204.
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/users/{id}",
+    tag = "users",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn delete(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -248,6 +306,16 @@ pub async fn delete(
 /// PUT `/users/{id}/reset-password` with a `CredentialRepresentation`: the new password
 /// replaces the old one; `temporary: true` makes the user change it at next login
 /// (`UPDATE_PASSWORD`), `false` clears that action. 204.
+#[utoipa::path(
+    put,
+    path = "/admin/realms/{realm}/users/{id}/reset-password",
+    tag = "users",
+    params(crate::admin::openapi::IdP),
+    request_body(content = portcullis_model::repr::CredentialRepresentation, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn reset_password(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,

@@ -65,7 +65,7 @@ impl std::ops::Deref for Console {
 pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState) -> Router<S> {
     // The admin router with its event recording: changes made here are admin events too.
     let api = crate::oidc::routes()
-        .merge(crate::admin::router(&app))
+        .merge(crate::admin::router(&app, &app.hostname.relative_path))
         .with_state(app.clone());
     let rel = app.hostname.relative_path.trim_end_matches('/').to_owned();
     let console = Console(Arc::new(Inner {
