@@ -409,7 +409,25 @@ async fn run(db: &'static str, users: usize, samples: usize, out: &mut Vec<Row>)
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    // `cargo bench` passes `--bench`; nothing else is accepted.
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it,
+    // and then it only checks that the bench works: 2,000 users, a few samples, SQLite.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    if smoke {
+        let mut rows = Vec::new();
+        run("sqlite", 2_000, 20, &mut rows).await;
+        for what in [
+            "search=<5-char prefix>",
+            "search=<whole email>",
+            "members of everyone",
+        ] {
+            assert!(
+                rows.iter().any(|r| r.what.starts_with(what) && r.rows > 0),
+                "{what} found nothing"
+            );
+        }
+        println!("user_search: smoke run of {} measures passed", rows.len());
+        return;
+    }
     let sizes: Vec<usize> = std::env::var("BENCH_USERS")
         .unwrap_or_else(|_| "100000".into())
         .split(',')
