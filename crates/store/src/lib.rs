@@ -10,6 +10,7 @@
 
 mod admin;
 mod admin_roles;
+mod brute_force;
 mod bulk;
 mod connect;
 mod console;
