@@ -9,6 +9,7 @@
 //! store (each write one transaction), invalidate the read caches it touched, render.
 //! Admin events are not recorded yet (a later slice of issue 4).
 
+pub mod attack_detection;
 pub mod auth;
 pub mod client_roles;
 pub mod clients;
@@ -104,6 +105,18 @@ pub fn routes() -> Router<AppState> {
             get(clients::get_secret).post(clients::regenerate_secret),
         )
         .merge(role_routes(r))
+        .merge(attack_detection_routes(r))
+}
+
+/// Brute-force detection state (`attack_detection`).
+fn attack_detection_routes(r: &str) -> Router<AppState> {
+    let users = format!("{r}/attack-detection/brute-force/users");
+    Router::new()
+        .route(&users, delete(attack_detection::clear_all))
+        .route(
+            &format!("{users}/{{id}}"),
+            get(attack_detection::user_status).delete(attack_detection::clear_user),
+        )
 }
 
 /// Client roles, composites, role holders, user and group role mappings, credentials and

@@ -3,6 +3,7 @@
 //! store, and render.
 
 pub mod authorize;
+pub mod brute_force;
 pub mod certs;
 pub mod credentials;
 pub mod discovery;
