@@ -6,6 +6,7 @@
 //! Invariant: this crate does no I/O (no files, network, database or clock reads except the OS
 //! random generator for salts and ids).
 
+pub mod brute_force;
 pub mod defaults;
 pub mod export;
 pub mod import;

@@ -13,6 +13,7 @@ pub mod admin;
 pub mod app;
 pub mod bootstrap;
 pub mod cache;
+pub mod clock;
 pub mod config;
 pub mod console;
 pub mod error;

@@ -55,7 +55,7 @@ fn name(h: u64) -> String {
     let mut s = String::new();
     s.push_str(SYLLABLES[(h % n) as usize]);
     s.push_str(SYLLABLES[((h / n) % n) as usize]);
-    if (h / (n * n)) % 3 != 0 {
+    if !(h / (n * n)).is_multiple_of(3) {
         s.push_str(SYLLABLES[((h / (n * n * 3)) % n) as usize]);
     }
     s

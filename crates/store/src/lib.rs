@@ -11,6 +11,7 @@
 mod admin;
 mod admin_clients;
 mod admin_roles;
+mod brute_force;
 mod bulk;
 mod connect;
 mod console;

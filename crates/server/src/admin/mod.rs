@@ -12,6 +12,7 @@
 //! Admin events are recorded for the whole router by one middleware ([`events::record`],
 //! applied in [`router`]), not by the handlers.
 
+pub mod attack_detection;
 pub mod auth;
 pub mod client_roles;
 pub mod client_scopes;
@@ -177,6 +178,7 @@ pub fn router(state: &AppState, relative_path: &str) -> Router<AppState> {
     routes(relative_path)
         .merge(client_and_realm_routes())
         .merge(lifecycle_routes("/admin/realms/{realm}"))
+        .merge(attack_detection_routes("/admin/realms/{realm}"))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             events::record,
@@ -299,6 +301,17 @@ fn lifecycle_routes(r: &str) -> Router<AppState> {
         .route(
             &format!("{r}/users/{{id}}/send-verify-email"),
             put(lifecycle::send_verify_email),
+        )
+}
+
+/// Brute-force detection state (`attack_detection`).
+fn attack_detection_routes(r: &str) -> Router<AppState> {
+    let users = format!("{r}/attack-detection/brute-force/users");
+    Router::new()
+        .route(&users, axum::routing::delete(attack_detection::clear_all))
+        .route(
+            &format!("{users}/{{id}}"),
+            get(attack_detection::user_status).delete(attack_detection::clear_user),
         )
 }
 

@@ -10,6 +10,7 @@
 
 use crate::app::{AppState, enabled_realm};
 use crate::error::internal_any;
+use crate::oidc::brute_force;
 use crate::oidc::credentials::{self, PasswordCheck};
 use crate::oidc::http::{self, now_ms, now_s, sha256_b64};
 use crate::oidc::issue;
@@ -661,7 +662,8 @@ async fn authenticate_inner(
             Some(INVALID_CREDENTIALS),
         ));
     }
-    let user = match credentials::check_password(s, realm, username, password).await? {
+    let checked = brute_force::check_password(s, realm, username, password, ip.as_deref()).await?;
+    let user = match checked {
         PasswordCheck::Valid(u) => u,
         PasswordCheck::Invalid | PasswordCheck::Disabled(_) => {
             // UI-3: the same answer for unknown users, wrong passwords and disabled accounts.

@@ -4,6 +4,7 @@
 
 pub mod action_token;
 pub mod authorize;
+pub mod brute_force;
 pub mod certs;
 pub mod credentials;
 pub mod discovery;

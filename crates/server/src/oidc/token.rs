@@ -3,6 +3,7 @@
 
 use crate::app::{AppState, enabled_realm};
 use crate::error::internal_any;
+use crate::oidc::brute_force;
 use crate::oidc::credentials::{self, AuthedClient, PasswordCheck};
 use crate::oidc::http::{self, now_ms, sha256_b64};
 use crate::oidc::issue::{self, SessionRef};
@@ -405,7 +406,8 @@ async fn password(
     let password = try_oauth!(param(params, "password"));
     let scope = try_oauth!(params.one("scope")).unwrap_or("");
     let granted = try_oauth!(issue::grant_scopes(s, client, scope, None).await?);
-    let user = match credentials::check_password(s, realm, username, password).await? {
+    let checked = brute_force::check_password(s, realm, username, password, ip.as_deref()).await?;
+    let user = match checked {
         PasswordCheck::Valid(u) => u,
         PasswordCheck::Invalid => return Ok(Err(OAuthError::invalid_user_credentials())),
         PasswordCheck::Disabled(_) => return Ok(Err(OAuthError::account_disabled())),

@@ -1,0 +1,69 @@
+//! Brute-force detection around the password check, shared by the login form and the password
+//! grant (Keycloak's brute-force protector). The decisions are `portcullis_model::brute_force`;
+//! the clock is [`crate::clock`]; the records are the store's `brute_force_failure`.
+//!
+//! Invariants (no oracle between "locked", "wrong password" and "unknown user"):
+//! - the password hash always runs, for locked, unknown and disabled users alike;
+//! - a locked user gets [`PasswordCheck::Invalid`], exactly what a wrong password gets, whether
+//!   or not the submitted password was right; failures while locked are not counted;
+//! - the user lookup and the failure-record read happen for every attempt (an unknown user
+//!   reads a record that cannot exist).
+//!
+//! Only realms with `bruteForceProtected` pay for any of this.
+
+use crate::app::AppState;
+use crate::oidc::credentials::{self, PasswordCheck};
+use anyhow::Result;
+use portcullis_model::brute_force::{self, Lock, Settings};
+use portcullis_model::records::RealmRecord;
+
+/// [`credentials::check_password`] with brute-force detection: count failures, lock, answer a
+/// locked user like a wrong password, and clear the failures on success.
+pub async fn check_password(
+    state: &AppState,
+    realm: &RealmRecord,
+    login: &str,
+    password: &str,
+    ip: Option<&str>,
+) -> Result<PasswordCheck> {
+    let settings = Settings::of(&realm.settings);
+    if !settings.protected {
+        return credentials::check_password(state, realm, login, password).await;
+    }
+    let user = credentials::find_user(state, realm, login).await?;
+    // Read for unknown users too (an id no user has), so both paths cost the same queries.
+    let lookup_id = user.as_ref().map_or("", |u| u.id.as_str());
+    let record = state.store.login_failure(&realm.id, lookup_id).await?;
+    let now = crate::clock::now_ms();
+    let lock = match &user {
+        Some(u) => brute_force::lock_state(&settings, record.as_ref(), u.enabled, now),
+        None => Lock::Open,
+    };
+    // The hash runs whatever the lock says (no timing difference for locked users).
+    let check = credentials::check_password(state, realm, login, password).await?;
+    if lock.is_locked() {
+        return Ok(PasswordCheck::Invalid);
+    }
+    match check {
+        PasswordCheck::Valid(u) => {
+            if record.is_some() {
+                state.store.clear_login_failure(&realm.id, &u.id).await?;
+            }
+            Ok(PasswordCheck::Valid(u))
+        }
+        PasswordCheck::Disabled(u) => Ok(PasswordCheck::Disabled(u)),
+        PasswordCheck::Invalid => {
+            // Count a wrong password of an existing, enabled user (Keycloak checks `enabled`
+            // before the password, so disabled users' attempts are not counted).
+            if let Some(u) = user.as_ref().filter(|u| u.enabled) {
+                state
+                    .store
+                    .record_login_failure(&realm.id, &u.id, |prev, enabled| {
+                        brute_force::after_failure(&settings, prev, enabled, ip, now)
+                    })
+                    .await?;
+            }
+            Ok(PasswordCheck::Invalid)
+        }
+    }
+}
