@@ -17,6 +17,15 @@ use portcullis_model::brute_force::{self, Settings};
 use serde_json::json;
 
 /// GET `/attack-detection/brute-force/users/{userId}`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/attack-detection/brute-force/users/{id}",
+    tag = "attack detection",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = crate::admin::openapi::BruteForceStatus),
+    )
+)]
 pub async fn user_status(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -42,6 +51,15 @@ pub async fn user_status(
 }
 
 /// DELETE `/attack-detection/brute-force/users/{userId}`: 204.
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/attack-detection/brute-force/users/{id}",
+    tag = "attack detection",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn clear_user(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -53,6 +71,15 @@ pub async fn clear_user(
 }
 
 /// DELETE `/attack-detection/brute-force/users`: 204.
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/attack-detection/brute-force/users",
+    tag = "attack detection",
+    params(crate::admin::openapi::RealmP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn clear_all(
     State(s): State<AppState>,
     Path(realm): Path<String>,

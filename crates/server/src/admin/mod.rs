@@ -170,6 +170,12 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::stats))
         .routes(routes!(sessions::delete))
         .routes(routes!(sessions::logout_all))
+        // Brute-force detection state.
+        .routes(routes!(attack_detection::clear_all))
+        .routes(routes!(
+            attack_detection::user_status,
+            attack_detection::clear_user
+        ))
 }
 
 /// The admin router: [`routes`] (documented in the OpenAPI document) and the routes not yet
@@ -178,7 +184,6 @@ pub fn router(state: &AppState, relative_path: &str) -> Router<AppState> {
     routes(relative_path)
         .merge(client_and_realm_routes())
         .merge(lifecycle_routes("/admin/realms/{realm}"))
-        .merge(attack_detection_routes("/admin/realms/{realm}"))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             events::record,
@@ -301,17 +306,6 @@ fn lifecycle_routes(r: &str) -> Router<AppState> {
         .route(
             &format!("{r}/users/{{id}}/send-verify-email"),
             put(lifecycle::send_verify_email),
-        )
-}
-
-/// Brute-force detection state (`attack_detection`).
-fn attack_detection_routes(r: &str) -> Router<AppState> {
-    let users = format!("{r}/attack-detection/brute-force/users");
-    Router::new()
-        .route(&users, axum::routing::delete(attack_detection::clear_all))
-        .route(
-            &format!("{users}/{{id}}"),
-            get(attack_detection::user_status).delete(attack_detection::clear_user),
         )
 }
 

@@ -67,6 +67,17 @@ pub struct CountBody {
     pub count: i64,
 }
 
+/// A user's brute-force state (`GET .../attack-detection/brute-force/users/{id}`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BruteForceStatus {
+    pub num_failures: i64,
+    pub disabled: bool,
+    #[serde(rename = "lastIPFailure")]
+    pub last_ip_failure: String,
+    pub last_failure: i64,
+}
+
 /// A client's secret: `{"type": "secret", "value": ...}` (no `value` when it has none).
 #[derive(Serialize, ToSchema)]
 pub struct SecretBody {
