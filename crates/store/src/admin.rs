@@ -430,7 +430,7 @@ impl Store {
         image: &UserImage,
         unique_email: bool,
     ) -> Result<std::result::Result<(), UserConflict>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let u = &image.user;
         if let Some(conflict) = taken(
             &mut tx,
@@ -464,7 +464,7 @@ impl Store {
         required_actions: Option<&[String]>,
         unique_email: bool,
     ) -> Result<std::result::Result<(), UserConflict>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let exists: i64 =
             sqlx::query("SELECT COUNT(*) FROM user_entity WHERE realm_id = $1 AND id = $2")
                 .bind(&user.realm_id)
@@ -567,7 +567,7 @@ impl Store {
                 cred.id
             )));
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let exists: i64 =
             sqlx::query("SELECT COUNT(*) FROM user_entity WHERE realm_id = $1 AND id = $2")
                 .bind(realm_id)
@@ -780,7 +780,7 @@ impl Store {
         &self,
         g: &GroupRecord,
     ) -> Result<std::result::Result<(), NameTaken>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         if let Some(parent) = &g.parent_id {
             let n: i64 = sqlx::query("SELECT COUNT(*) FROM grp WHERE realm_id = $1 AND id = $2")
                 .bind(&g.realm_id)
@@ -822,7 +822,7 @@ impl Store {
         &self,
         g: &GroupRecord,
     ) -> Result<std::result::Result<(), NameTaken>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let parent = sqlx::query("SELECT parent_id FROM grp WHERE realm_id = $1 AND id = $2")
             .bind(&g.realm_id)
             .bind(&g.id)
@@ -1080,7 +1080,7 @@ impl Store {
         &self,
         role: &RoleRecord,
     ) -> Result<std::result::Result<(), NameTaken>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         if role_name_taken(&mut tx, role.container_id(), &role.name, None).await? {
             return Ok(Err(NameTaken));
         }
@@ -1099,7 +1099,7 @@ impl Store {
         &self,
         role: &RoleRecord,
     ) -> Result<std::result::Result<(), NameTaken>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         if role_name_taken(&mut tx, role.container_id(), &role.name, Some(&role.id)).await? {
             return Ok(Err(NameTaken));
         }
@@ -1170,7 +1170,7 @@ impl Store {
 
     /// Grant roles to a user directly, in one transaction (roles it holds already stay).
     pub async fn grant_roles(&self, user_id: &str, role_ids: &[String]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         for id in role_ids {
             sqlx::query(
                 "INSERT INTO user_role (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -1187,7 +1187,7 @@ impl Store {
     /// Remove direct grants of roles from a user, in one transaction (roles it does not hold
     /// directly are ignored).
     pub async fn revoke_roles(&self, user_id: &str, role_ids: &[String]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         for id in role_ids {
             sqlx::query("DELETE FROM user_role WHERE user_id = $1 AND role_id = $2")
                 .bind(user_id)
@@ -1427,7 +1427,7 @@ impl Store {
                 ]
             })
             .collect();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         match crate::realm::insert_clients(&mut tx, std::slice::from_ref(client)).await {
             Ok(()) => {}
             Err(e) if e.is_duplicate() => return Ok(Err(NameTaken)),

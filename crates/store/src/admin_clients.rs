@@ -257,7 +257,7 @@ impl Store {
         owner: MapperOwner<'_>,
         mappers: &[ProtocolMapperRecord],
     ) -> Result<std::result::Result<(), NameTaken>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         if let Err(NameTaken) = insert_mappers(&mut tx, realm_id, owner, mappers).await? {
             return Ok(Err(NameTaken));
         }
@@ -272,7 +272,7 @@ impl Store {
         owner: MapperOwner<'_>,
         m: &ProtocolMapperRecord,
     ) -> Result<std::result::Result<bool, NameTaken>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         if mapper_name_taken(&mut tx, owner, &m.name, &m.id).await? {
             return Ok(Err(NameTaken));
         }
@@ -338,7 +338,7 @@ impl Store {
                 ]
             })
             .collect();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         match crate::realm::insert_clients(&mut tx, std::slice::from_ref(client)).await {
             Ok(()) => {}
             Err(e) if e.is_duplicate() => return Ok(Err(NameTaken)),
@@ -376,7 +376,7 @@ impl Store {
         &self,
         account: &portcullis_model::records::UserImage,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         crate::admin::insert_one_user(&mut tx, account).await?;
         tx.commit().await?;
         Ok(())
@@ -414,7 +414,7 @@ impl Store {
         scope: &ClientScopeRecord,
         mappers: &[ProtocolMapperRecord],
     ) -> Result<std::result::Result<(), NameTaken>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let n: i64 =
             sqlx::query("SELECT COUNT(*) FROM client_scope WHERE realm_id = $1 AND name = $2")
                 .bind(&scope.realm_id)
@@ -462,7 +462,7 @@ impl Store {
         &self,
         scope: &ClientScopeRecord,
     ) -> Result<std::result::Result<bool, NameTaken>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let n: i64 = sqlx::query(
             "SELECT COUNT(*) FROM client_scope WHERE realm_id = $1 AND name = $2 AND id <> $3",
         )
@@ -491,7 +491,7 @@ impl Store {
     /// Delete a client scope with its mappers and its places in the realm's default lists, as
     /// Keycloak does: a scope still linked to a client stays (`InUse`).
     pub async fn delete_client_scope(&self, realm_id: &str, id: &str) -> Result<ScopeRemoval> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let used: i64 = sqlx::query("SELECT COUNT(*) FROM client_scope_link WHERE scope_id = $1")
             .bind(id)
             .fetch_one(&mut *tx)
@@ -527,7 +527,7 @@ impl Store {
         scope_id: &str,
         default_scope: bool,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let n: i64 = sqlx::query(
             "SELECT COUNT(*) FROM client_scope_link WHERE client_uuid = $1 AND scope_id = $2",
         )
@@ -576,7 +576,7 @@ impl Store {
         scope_id: &str,
         default_scope: bool,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM realm_default_scope WHERE realm_id = $1 AND scope_id = $2")
             .bind(realm_id)
             .bind(scope_id)
@@ -634,7 +634,7 @@ impl Store {
         realm: &RealmRecord,
         old_name: &str,
     ) -> Result<std::result::Result<bool, NameTaken>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let n: i64 = sqlx::query("SELECT COUNT(*) FROM realm WHERE name = $1 AND id <> $2")
             .bind(&realm.name)
             .bind(&realm.id)
@@ -688,7 +688,7 @@ impl Store {
         grant_user: Option<&str>,
         now_ms: i64,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         crate::realm::insert_image(&mut tx, image, now_ms).await?;
         if let Some(link) = link {
             crate::realm::insert_clients(&mut tx, std::slice::from_ref(&link.client)).await?;

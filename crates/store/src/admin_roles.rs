@@ -167,7 +167,7 @@ impl Store {
         parent_id: &str,
         child_ids: &[String],
     ) -> Result<std::result::Result<(), CompositeCycle>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         // The realm row's write lock serialises composite changes of a realm: two additions
         // racing cannot each pass the cycle check and together close a cycle.
         let locked = sqlx::query("UPDATE realm SET name = name WHERE id = $1")
@@ -228,7 +228,7 @@ impl Store {
 
     /// Remove members from a composite role, in one transaction (non-members are ignored).
     pub async fn remove_composites(&self, parent_id: &str, child_ids: &[String]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         for child in child_ids {
             sqlx::query("DELETE FROM role_composite WHERE parent_id = $1 AND child_id = $2")
                 .bind(parent_id)
@@ -311,7 +311,7 @@ impl Store {
 
     /// Grant roles to a group, in one transaction (roles it has already stay).
     pub async fn grant_group_roles(&self, group_id: &str, role_ids: &[String]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         for id in role_ids {
             sqlx::query(
                 "INSERT INTO group_role (group_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -327,7 +327,7 @@ impl Store {
 
     /// Remove roles from a group, in one transaction (roles it does not have are ignored).
     pub async fn revoke_group_roles(&self, group_id: &str, role_ids: &[String]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         for id in role_ids {
             sqlx::query("DELETE FROM group_role WHERE group_id = $1 AND role_id = $2")
                 .bind(group_id)
@@ -514,7 +514,7 @@ impl Store {
         user_id: &str,
         not_before_s: i64,
     ) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE user_entity SET not_before = CASE WHEN not_before < $1 THEN $1 ELSE not_before END \
              WHERE realm_id = $2 AND id = $3",

@@ -54,7 +54,7 @@ impl Store {
     where
         F: FnOnce(Option<&FailureRecord>, bool) -> AfterFailure,
     {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let Some(enabled) =
             sqlx::query("SELECT enabled FROM user_entity WHERE id = $1 AND realm_id = $2")
                 .bind(user_id)

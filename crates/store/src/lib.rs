@@ -120,6 +120,17 @@ impl Store {
         self.backend
     }
 
+    /// A write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`):
+    /// a deferred transaction that reads and then writes fails with `SQLITE_BUSY_SNAPSHOT`
+    /// ("database is locked", not retried by `busy_timeout`) when another connection wrote in
+    /// between; an immediate one waits for the lock instead. PostgreSQL: a plain `BEGIN`.
+    pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// One round trip to the database (readiness checks).
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

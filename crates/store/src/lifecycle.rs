@@ -116,7 +116,7 @@ impl Store {
                 cred.id
             )));
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         // The write first (see the module header): it also proves the user exists.
         let touched = sqlx::query(
             "UPDATE user_entity SET not_before = not_before WHERE realm_id = $1 AND id = $2",
@@ -195,7 +195,7 @@ impl Store {
                 cred.id
             )));
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let touched = sqlx::query(
             "UPDATE user_entity SET not_before = not_before WHERE realm_id = $1 AND id = $2",
         )
@@ -233,7 +233,7 @@ impl Store {
     /// to), and clear `VERIFY_EMAIL`; one transaction. False when the user is gone or the
     /// address changed since.
     pub async fn verify_email(&self, realm_id: &str, user_id: &str, email: &str) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE user_entity SET email_verified = 1 WHERE realm_id = $1 AND id = $2 AND LOWER(email) = LOWER($3)",
         )
@@ -261,7 +261,7 @@ impl Store {
         session: &AuthSessionRecord,
         flow: &LoginFlowRecord,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO auth_session (id, realm_id, client_id, request, user_id, csrf_token, created, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -289,7 +289,7 @@ impl Store {
         user_id: &str,
         flow: &LoginFlowRecord,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query("UPDATE auth_session SET user_id = $2 WHERE id = $1")
             .bind(auth_session_id)
             .bind(user_id)
@@ -327,7 +327,7 @@ impl Store {
 
     /// Drop one action from a flow's list. False when the flow is gone or it was not listed.
     pub async fn finish_flow_action(&self, auth_session_id: &str, action: &str) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         // Lock the row first (a no-op write), then read and rewrite it.
         let touched =
             sqlx::query("UPDATE login_flow SET actions = actions WHERE auth_session_id = $1")

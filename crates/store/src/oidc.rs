@@ -160,7 +160,7 @@ impl Store {
     /// leave the loser with `Conflict`; a duplicate id or `kid` is a `Conflict` too.
     pub async fn add_key(&self, key: &KeyRecord) -> Result<()> {
         let active = key.enabled && key.active;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         if active {
             sqlx::query(
                 "UPDATE realm_key SET active = 0 WHERE realm_id = $1 AND algorithm = $2 AND active = 1",
@@ -187,7 +187,7 @@ impl Store {
         active: bool,
     ) -> Result<bool> {
         let active = enabled && active;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         if active {
             sqlx::query(
                 "UPDATE realm_key SET active = 0 WHERE realm_id = $1 AND id <> $2 AND active = 1 \
@@ -216,7 +216,7 @@ impl Store {
     /// once, every caller gets the same stored key back. (The boolean form is
     /// [`Store::add_key_if_none`].)
     pub async fn active_key_or_add(&self, key: &KeyRecord) -> Result<KeyRecord> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         // ON CONFLICT DO NOTHING: on PostgreSQL a racing insert that committed after this
         // statement's snapshot is caught by the unique active-key index, without aborting the
         // transaction. (The WHERE on the SELECT also keeps SQLite's upsert parse unambiguous.)
@@ -775,7 +775,7 @@ impl Store {
             return Ok(query(ids).fetch_all(&self.pool).await?);
         }
         let mut rows = Vec::new();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         for chunk in ids.chunks(IN_CHUNK) {
             rows.extend(query(chunk).fetch_all(&mut *tx).await?);
         }
@@ -794,7 +794,7 @@ impl Store {
     /// SSO sessions depend on realm settings: [`Store::purge_expired_user_sessions`].
     pub async fn purge_expired(&self, now_ms: i64, batch: i64) -> Result<u64> {
         let batch = batch.max(1);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let mut n = 0;
         n += sqlx::query(
             "DELETE FROM auth_code WHERE code_hash IN \

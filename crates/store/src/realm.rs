@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 impl Store {
     /// Write a whole realm in one transaction. A realm with the same name or id is a conflict.
     pub async fn create_realm(&self, image: &RealmImage, now_ms: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         insert_image(&mut tx, image, now_ms).await?;
         tx.commit().await?;
         Ok(())
@@ -22,7 +22,7 @@ impl Store {
 
     /// Replace the realm of the same name (if any) by `image`, in one transaction.
     pub async fn replace_realm(&self, image: &RealmImage, now_ms: i64) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let existed = delete_by_name(&mut tx, &image.realm.name).await?;
         insert_image(&mut tx, image, now_ms).await?;
         tx.commit().await?;
@@ -31,7 +31,7 @@ impl Store {
 
     /// Delete a realm and everything in it. Returns false when there was none.
     pub async fn delete_realm(&self, name: &str) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let existed = delete_by_name(&mut tx, name).await?;
         tx.commit().await?;
         Ok(existed)
@@ -58,7 +58,7 @@ impl Store {
 
     /// Add a realm's management client to master (Keycloak's `{realm}-realm` client).
     pub async fn link_realm_to_master(&self, link: &MasterLink) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         insert_clients(&mut tx, std::slice::from_ref(&link.client)).await?;
         insert_roles(&mut tx, &link.roles).await?;
         insert_pairs(
@@ -81,7 +81,7 @@ impl Store {
         scopes: &[ScopeLink],
         users: &[UserImage],
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         insert_clients(&mut tx, std::slice::from_ref(client)).await?;
         bulk::insert(
             &mut tx,

@@ -295,7 +295,7 @@ impl Store {
 
     /// Add users to an existing realm in one transaction (credentials must be hashed).
     pub async fn add_users(&self, users: &[UserImage]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         insert_users(&mut tx, users).await?;
         tx.commit().await?;
         Ok(())
@@ -545,7 +545,7 @@ impl Store {
                 cred.id
             )));
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM credential WHERE user_id = $1 AND type = 'password'")
             .bind(user_id)
             .execute(&mut *tx)

@@ -70,6 +70,7 @@ suite!(
     realm_roles_crud_and_mappings,
     clients_page_filter_and_by_id,
     client_create_with_service_account_and_conflict,
+    concurrent_updates_wait_for_each_other,
 );
 
 fn sample() -> RealmRepresentation {
@@ -561,6 +562,36 @@ async fn group_tree_children_members_and_counts(store: Store) {
     assert_eq!(filtered.len(), 1);
     assert!(store.leave_group(&bob, &ops).await.unwrap());
     assert!(!store.leave_group(&bob, &ops).await.unwrap());
+}
+
+/// Transactions that read and then write, run at once on several connections, all succeed: on
+/// SQLite a deferred transaction would fail with "database is locked" (SQLITE_BUSY_SNAPSHOT)
+/// when another one wrote between its read and its write.
+async fn concurrent_updates_wait_for_each_other(store: Store) {
+    let realm = setup(&store).await;
+    let id = group_id(&store, &realm, None, "audit").await;
+    let mut tasks = Vec::new();
+    for worker in 0..4 {
+        let store = store.clone();
+        let realm_id = realm.id.clone();
+        let id = id.clone();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..25 {
+                let g = GroupRecord {
+                    id: id.clone(),
+                    realm_id: realm_id.clone(),
+                    parent_id: None,
+                    name: "audit".into(),
+                    description: Some(format!("{worker}-{n}")),
+                    attributes: Default::default(),
+                };
+                assert_eq!(store.update_group(&g).await.expect("update"), Ok(()));
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
 }
 
 async fn group_create_update_conflicts_and_delete(store: Store) {

@@ -61,6 +61,15 @@ async fn find(s: &AppState, realm_id: &str, id: &str) -> Result<ClientScopeRecor
 }
 
 /// GET `/client-scopes`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/client-scopes",
+    tag = "client-scopes",
+    params(crate::admin::openapi::RealmP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::ClientScopeRepresentation>),
+    )
+)]
 pub async fn list(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -86,6 +95,15 @@ pub async fn list(
 }
 
 /// GET `/client-scopes/{id}`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/client-scopes/{id}",
+    tag = "client-scopes",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = portcullis_model::repr::ClientScopeRepresentation),
+    )
+)]
 pub async fn get(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -98,6 +116,17 @@ pub async fn get(
 }
 
 /// POST `/client-scopes`: 201 with `Location`; 409 when the name is taken.
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/client-scopes",
+    tag = "client-scopes",
+    params(crate::admin::openapi::RealmP),
+    request_body(content = portcullis_model::repr::ClientScopeRepresentation, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created; `Location` names the new resource", headers(("Location" = String, description = "URL of the new resource"))),
+        (status = 409, description = "A client scope of that name exists", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn create(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -148,6 +177,17 @@ pub async fn create(
 
 /// PUT `/client-scopes/{id}`: the fields given replace the stored ones (attributes entry by
 /// entry); mappers are changed through their own endpoints; 204.
+#[utoipa::path(
+    put,
+    path = "/admin/realms/{realm}/client-scopes/{id}",
+    tag = "client-scopes",
+    params(crate::admin::openapi::IdP),
+    request_body(content = portcullis_model::repr::ClientScopeRepresentation, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+        (status = 409, description = "A client scope of that name exists", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn update(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -189,6 +229,15 @@ pub async fn update(
 
 /// DELETE `/client-scopes/{id}`: the scope, its mappers and its places in the realm's lists;
 /// 204. A scope a client still uses stays (400, as Keycloak).
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/client-scopes/{id}",
+    tag = "client-scopes",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn delete(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -269,6 +318,15 @@ async fn link(
     http::no_content()
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/clients/{id}/default-client-scopes",
+    tag = "clients",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = Vec<crate::admin::openapi::ScopeRef>),
+    )
+)]
 pub async fn client_defaults(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -276,6 +334,15 @@ pub async fn client_defaults(
 ) -> Answer {
     client_scopes(s, realm, id, true, headers).await
 }
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/clients/{id}/optional-client-scopes",
+    tag = "clients",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = Vec<crate::admin::openapi::ScopeRef>),
+    )
+)]
 pub async fn client_optionals(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -283,6 +350,15 @@ pub async fn client_optionals(
 ) -> Answer {
     client_scopes(s, realm, id, false, headers).await
 }
+#[utoipa::path(
+    put,
+    path = "/admin/realms/{realm}/clients/{id}/default-client-scopes/{scope_id}",
+    tag = "clients",
+    params(crate::admin::openapi::ClientScopeLinkP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn add_client_default(
     State(s): State<AppState>,
     Path((realm, id, sc)): Path<(String, String, String)>,
@@ -290,6 +366,15 @@ pub async fn add_client_default(
 ) -> Answer {
     link(s, realm, id, sc, true, true, headers).await
 }
+#[utoipa::path(
+    put,
+    path = "/admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope_id}",
+    tag = "clients",
+    params(crate::admin::openapi::ClientScopeLinkP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn add_client_optional(
     State(s): State<AppState>,
     Path((realm, id, sc)): Path<(String, String, String)>,
@@ -297,6 +382,15 @@ pub async fn add_client_optional(
 ) -> Answer {
     link(s, realm, id, sc, false, true, headers).await
 }
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/clients/{id}/default-client-scopes/{scope_id}",
+    tag = "clients",
+    params(crate::admin::openapi::ClientScopeLinkP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn remove_client_default(
     State(s): State<AppState>,
     Path((realm, id, sc)): Path<(String, String, String)>,
@@ -304,6 +398,15 @@ pub async fn remove_client_default(
 ) -> Answer {
     link(s, realm, id, sc, true, false, headers).await
 }
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope_id}",
+    tag = "clients",
+    params(crate::admin::openapi::ClientScopeLinkP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn remove_client_optional(
     State(s): State<AppState>,
     Path((realm, id, sc)): Path<(String, String, String)>,
@@ -347,6 +450,15 @@ async fn realm_set(
     http::no_content()
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/default-default-client-scopes",
+    tag = "realms",
+    params(crate::admin::openapi::RealmP),
+    responses(
+        (status = 200, description = "OK", body = Vec<crate::admin::openapi::ScopeRef>),
+    )
+)]
 pub async fn realm_defaults(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -354,6 +466,15 @@ pub async fn realm_defaults(
 ) -> Answer {
     realm_list(s, realm, true, headers).await
 }
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/default-optional-client-scopes",
+    tag = "realms",
+    params(crate::admin::openapi::RealmP),
+    responses(
+        (status = 200, description = "OK", body = Vec<crate::admin::openapi::ScopeRef>),
+    )
+)]
 pub async fn realm_optionals(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -361,6 +482,15 @@ pub async fn realm_optionals(
 ) -> Answer {
     realm_list(s, realm, false, headers).await
 }
+#[utoipa::path(
+    put,
+    path = "/admin/realms/{realm}/default-default-client-scopes/{scope_id}",
+    tag = "realms",
+    params(crate::admin::openapi::RealmScopeP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn add_realm_default(
     State(s): State<AppState>,
     Path((realm, sc)): Path<(String, String)>,
@@ -368,6 +498,15 @@ pub async fn add_realm_default(
 ) -> Answer {
     realm_set(s, realm, sc, true, true, headers).await
 }
+#[utoipa::path(
+    put,
+    path = "/admin/realms/{realm}/default-optional-client-scopes/{scope_id}",
+    tag = "realms",
+    params(crate::admin::openapi::RealmScopeP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn add_realm_optional(
     State(s): State<AppState>,
     Path((realm, sc)): Path<(String, String)>,
@@ -375,6 +514,15 @@ pub async fn add_realm_optional(
 ) -> Answer {
     realm_set(s, realm, sc, false, true, headers).await
 }
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/default-default-client-scopes/{scope_id}",
+    tag = "realms",
+    params(crate::admin::openapi::RealmScopeP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn remove_realm_default(
     State(s): State<AppState>,
     Path((realm, sc)): Path<(String, String)>,
@@ -382,6 +530,15 @@ pub async fn remove_realm_default(
 ) -> Answer {
     realm_set(s, realm, sc, true, false, headers).await
 }
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/default-optional-client-scopes/{scope_id}",
+    tag = "realms",
+    params(crate::admin::openapi::RealmScopeP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn remove_realm_optional(
     State(s): State<AppState>,
     Path((realm, sc)): Path<(String, String)>,

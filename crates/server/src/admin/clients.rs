@@ -131,6 +131,15 @@ pub async fn get(
 /// GET `/clients/{id}/service-account-user`: the client's service-account user; 400 when the
 /// client has no service account (as Keycloak). A client whose service account was switched on
 /// after its creation gets its user now, as Keycloak does.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/clients/{id}/service-account-user",
+    tag = "clients",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = portcullis_model::repr::UserRepresentation),
+    )
+)]
 pub async fn service_account_user(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,

@@ -438,6 +438,15 @@ pub fn event_query(raw: Option<&str>) -> Result<(AdminEventQuery, Page), String>
 }
 
 /// GET `/admin-events`: newest first, `max` 100 by default.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/admin-events",
+    tag = "realms",
+    params(crate::admin::openapi::RealmP, crate::admin::openapi::AdminEventFilters, crate::admin::openapi::Paging),
+    responses(
+        (status = 200, description = "Newest first", body = Vec<crate::admin::openapi::AdminEventBody>),
+    )
+)]
 pub async fn list(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -455,6 +464,15 @@ pub async fn list(
 }
 
 /// DELETE `/admin-events`: all of the realm's admin events; 204.
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/admin-events",
+    tag = "realms",
+    params(crate::admin::openapi::RealmP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn clear(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -466,7 +484,9 @@ pub async fn clear(
 }
 
 /// `RealmEventsConfigRepresentation`.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct EventsConfig {
     pub events_enabled: Option<bool>,
@@ -478,6 +498,15 @@ pub struct EventsConfig {
 }
 
 /// GET `/events/config`.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/events/config",
+    tag = "realms",
+    params(crate::admin::openapi::RealmP),
+    responses(
+        (status = 200, description = "OK", body = EventsConfig),
+    )
+)]
 pub async fn get_config(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -500,6 +529,16 @@ pub async fn get_config(
 }
 
 /// PUT `/events/config`: the fields given replace the stored ones; 204.
+#[utoipa::path(
+    put,
+    path = "/admin/realms/{realm}/events/config",
+    tag = "realms",
+    params(crate::admin::openapi::RealmP),
+    request_body(content = EventsConfig, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn put_config(
     State(s): State<AppState>,
     Path(realm): Path<String>,

@@ -30,6 +30,17 @@ fn server_error(message: &str) -> axum::response::Response {
 
 /// POST `/testSMTPConnection` with the `smtpServer` map to try: a test mail to the calling
 /// administrator's address. 204, or 500 with `errorMessage`.
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/testSMTPConnection",
+    tag = "realms",
+    params(crate::admin::openapi::RealmP),
+    request_body(content = BTreeMap<String, String>, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+        (status = 500, description = "The settings are unusable or the mail could not be sent", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn test_smtp_connection(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -80,6 +91,17 @@ pub async fn test_smtp_connection(
 /// array of required actions: a mail whose link runs them. 204; 400 for unknown actions, a
 /// user without email or disabled, an unknown client or a redirect URI it does not allow;
 /// 500 when the mail cannot be sent.
+#[utoipa::path(
+    put,
+    path = "/admin/realms/{realm}/users/{id}/execute-actions-email",
+    tag = "users",
+    params(crate::admin::openapi::IdP, crate::admin::openapi::MailLink),
+    request_body(content = Vec<String>, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+        (status = 500, description = "The mail could not be sent", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn execute_actions_email(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -102,6 +124,16 @@ pub async fn execute_actions_email(
 
 /// PUT `/users/{id}/send-verify-email?lifespan=&client_id=&redirect_uri=`: a verification
 /// mail whose link marks the address verified. Same answers as `execute-actions-email`.
+#[utoipa::path(
+    put,
+    path = "/admin/realms/{realm}/users/{id}/send-verify-email",
+    tag = "users",
+    params(crate::admin::openapi::IdP, crate::admin::openapi::MailLink),
+    responses(
+        (status = 204, description = "Done"),
+        (status = 500, description = "The mail could not be sent", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn send_verify_email(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,

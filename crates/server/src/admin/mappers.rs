@@ -342,6 +342,15 @@ async fn delete(
 
 // The routes: one thin handler per owner kind.
 
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/clients/{id}/protocol-mappers/models",
+    tag = "clients",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::ProtocolMapperRepresentation>),
+    )
+)]
 pub async fn client_list(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -349,6 +358,15 @@ pub async fn client_list(
 ) -> Answer {
     list(s, realm, id, Kind::Client, None, headers).await
 }
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/client-scopes/{id}/protocol-mappers/models",
+    tag = "client-scopes",
+    params(crate::admin::openapi::IdP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::ProtocolMapperRepresentation>),
+    )
+)]
 pub async fn scope_list(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -356,6 +374,15 @@ pub async fn scope_list(
 ) -> Answer {
     list(s, realm, id, Kind::Scope, None, headers).await
 }
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/clients/{id}/protocol-mappers/protocol/{protocol}",
+    tag = "clients",
+    params(crate::admin::openapi::ProtocolP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::ProtocolMapperRepresentation>),
+    )
+)]
 pub async fn client_by_protocol(
     State(s): State<AppState>,
     Path((realm, id, p)): Path<(String, String, String)>,
@@ -363,6 +390,15 @@ pub async fn client_by_protocol(
 ) -> Answer {
     list(s, realm, id, Kind::Client, Some(p), headers).await
 }
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/client-scopes/{id}/protocol-mappers/protocol/{protocol}",
+    tag = "client-scopes",
+    params(crate::admin::openapi::ProtocolP),
+    responses(
+        (status = 200, description = "OK", body = Vec<portcullis_model::repr::ProtocolMapperRepresentation>),
+    )
+)]
 pub async fn scope_by_protocol(
     State(s): State<AppState>,
     Path((realm, id, p)): Path<(String, String, String)>,
@@ -370,6 +406,15 @@ pub async fn scope_by_protocol(
 ) -> Answer {
     list(s, realm, id, Kind::Scope, Some(p), headers).await
 }
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/clients/{id}/protocol-mappers/models/{mapper_id}",
+    tag = "clients",
+    params(crate::admin::openapi::MapperP),
+    responses(
+        (status = 200, description = "OK", body = portcullis_model::repr::ProtocolMapperRepresentation),
+    )
+)]
 pub async fn client_get(
     State(s): State<AppState>,
     Path((realm, id, m)): Path<(String, String, String)>,
@@ -377,6 +422,15 @@ pub async fn client_get(
 ) -> Answer {
     get_one(s, realm, id, m, Kind::Client, headers).await
 }
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/client-scopes/{id}/protocol-mappers/models/{mapper_id}",
+    tag = "client-scopes",
+    params(crate::admin::openapi::MapperP),
+    responses(
+        (status = 200, description = "OK", body = portcullis_model::repr::ProtocolMapperRepresentation),
+    )
+)]
 pub async fn scope_get(
     State(s): State<AppState>,
     Path((realm, id, m)): Path<(String, String, String)>,
@@ -384,6 +438,17 @@ pub async fn scope_get(
 ) -> Answer {
     get_one(s, realm, id, m, Kind::Scope, headers).await
 }
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/clients/{id}/protocol-mappers/models",
+    tag = "clients",
+    params(crate::admin::openapi::IdP),
+    request_body(content = portcullis_model::repr::ProtocolMapperRepresentation, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created; `Location` names the new resource", headers(("Location" = String, description = "URL of the new resource"))),
+        (status = 409, description = "A mapper of that name exists", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn client_create(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -392,6 +457,17 @@ pub async fn client_create(
 ) -> Answer {
     create(s, realm, id, Kind::Client, headers, body).await
 }
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/client-scopes/{id}/protocol-mappers/models",
+    tag = "client-scopes",
+    params(crate::admin::openapi::IdP),
+    request_body(content = portcullis_model::repr::ProtocolMapperRepresentation, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created; `Location` names the new resource", headers(("Location" = String, description = "URL of the new resource"))),
+        (status = 409, description = "A mapper of that name exists", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn scope_create(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -400,6 +476,17 @@ pub async fn scope_create(
 ) -> Answer {
     create(s, realm, id, Kind::Scope, headers, body).await
 }
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/clients/{id}/protocol-mappers/add-models",
+    tag = "clients",
+    params(crate::admin::openapi::IdP),
+    request_body(content = Vec<portcullis_model::repr::ProtocolMapperRepresentation>, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+        (status = 409, description = "A mapper of that name exists", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn client_add_many(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -408,6 +495,17 @@ pub async fn client_add_many(
 ) -> Answer {
     add_many(s, realm, id, Kind::Client, headers, body).await
 }
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/client-scopes/{id}/protocol-mappers/add-models",
+    tag = "client-scopes",
+    params(crate::admin::openapi::IdP),
+    request_body(content = Vec<portcullis_model::repr::ProtocolMapperRepresentation>, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+        (status = 409, description = "A mapper of that name exists", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn scope_add_many(
     State(s): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -416,6 +514,17 @@ pub async fn scope_add_many(
 ) -> Answer {
     add_many(s, realm, id, Kind::Scope, headers, body).await
 }
+#[utoipa::path(
+    put,
+    path = "/admin/realms/{realm}/clients/{id}/protocol-mappers/models/{mapper_id}",
+    tag = "clients",
+    params(crate::admin::openapi::MapperP),
+    request_body(content = portcullis_model::repr::ProtocolMapperRepresentation, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+        (status = 409, description = "A mapper of that name exists", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn client_update(
     State(s): State<AppState>,
     Path((realm, id, m)): Path<(String, String, String)>,
@@ -424,6 +533,17 @@ pub async fn client_update(
 ) -> Answer {
     update(s, realm, id, m, Kind::Client, headers, body).await
 }
+#[utoipa::path(
+    put,
+    path = "/admin/realms/{realm}/client-scopes/{id}/protocol-mappers/models/{mapper_id}",
+    tag = "client-scopes",
+    params(crate::admin::openapi::MapperP),
+    request_body(content = portcullis_model::repr::ProtocolMapperRepresentation, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+        (status = 409, description = "A mapper of that name exists", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn scope_update(
     State(s): State<AppState>,
     Path((realm, id, m)): Path<(String, String, String)>,
@@ -432,6 +552,15 @@ pub async fn scope_update(
 ) -> Answer {
     update(s, realm, id, m, Kind::Scope, headers, body).await
 }
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/clients/{id}/protocol-mappers/models/{mapper_id}",
+    tag = "clients",
+    params(crate::admin::openapi::MapperP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn client_delete(
     State(s): State<AppState>,
     Path((realm, id, m)): Path<(String, String, String)>,
@@ -439,6 +568,15 @@ pub async fn client_delete(
 ) -> Answer {
     delete(s, realm, id, m, Kind::Client, headers).await
 }
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/client-scopes/{id}/protocol-mappers/models/{mapper_id}",
+    tag = "client-scopes",
+    params(crate::admin::openapi::MapperP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn scope_delete(
     State(s): State<AppState>,
     Path((realm, id, m)): Path<(String, String, String)>,

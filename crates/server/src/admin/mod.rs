@@ -40,7 +40,7 @@ use auth::{Access, Action, Caller};
 use axum::Router;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::{get, post, put};
+use axum::routing::get;
 use portcullis_model::records::RealmRecord;
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
@@ -83,11 +83,13 @@ pub fn document(relative_path: &str) -> utoipa::openapi::OpenApi {
 /// `routes!` per path; handlers of other resources go in their own block below.
 fn api() -> OpenApiRouter<AppState> {
     use client_roles as cr;
+    use client_scopes as cs;
     use composites as co;
     use role_mappings as rm;
     OpenApiRouter::new()
-        .routes(routes!(realms::list))
-        .routes(routes!(realms::get))
+        .routes(routes!(realms::list, realms::create))
+        .routes(routes!(realms::get, realms::update, realms::delete))
+        .routes(routes!(realms::partial_export))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::count))
         .routes(routes!(users::get, users::update, users::delete))
@@ -170,143 +172,57 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::stats))
         .routes(routes!(sessions::delete))
         .routes(routes!(sessions::logout_all))
+        // Protocol mappers of clients and client scopes.
+        .routes(routes!(mappers::client_list, mappers::client_create))
+        .routes(routes!(
+            mappers::client_get,
+            mappers::client_update,
+            mappers::client_delete
+        ))
+        .routes(routes!(mappers::client_add_many))
+        .routes(routes!(mappers::client_by_protocol))
+        .routes(routes!(mappers::scope_list, mappers::scope_create))
+        .routes(routes!(
+            mappers::scope_get,
+            mappers::scope_update,
+            mappers::scope_delete
+        ))
+        .routes(routes!(mappers::scope_add_many))
+        .routes(routes!(mappers::scope_by_protocol))
+        // Client scopes, a client's scopes, the realm's default lists.
+        .routes(routes!(cs::list, cs::create))
+        .routes(routes!(cs::get, cs::update, cs::delete))
+        .routes(routes!(cs::client_defaults))
+        .routes(routes!(cs::add_client_default, cs::remove_client_default))
+        .routes(routes!(cs::client_optionals))
+        .routes(routes!(cs::add_client_optional, cs::remove_client_optional))
+        .routes(routes!(cs::realm_defaults))
+        .routes(routes!(cs::add_realm_default, cs::remove_realm_default))
+        .routes(routes!(cs::realm_optionals))
+        .routes(routes!(cs::add_realm_optional, cs::remove_realm_optional))
+        .routes(routes!(clients::service_account_user))
+        // Admin events and the events configuration.
+        .routes(routes!(events::list, events::clear))
+        .routes(routes!(events::get_config, events::put_config))
         // Brute-force detection state.
         .routes(routes!(attack_detection::clear_all))
         .routes(routes!(
             attack_detection::user_status,
             attack_detection::clear_user
         ))
+        // Account lifecycle: the SMTP test and the mails an administrator sends.
+        .routes(routes!(lifecycle::test_smtp_connection))
+        .routes(routes!(lifecycle::execute_actions_email))
+        .routes(routes!(lifecycle::send_verify_email))
 }
 
-/// The admin router: [`routes`] (documented in the OpenAPI document) and the routes not yet
-/// annotated for it, with admin-event recording around every route ([`events::record`]).
+/// The admin router: [`routes`] with admin-event recording around every route
+/// ([`events::record`]).
 pub fn router(state: &AppState, relative_path: &str) -> Router<AppState> {
-    routes(relative_path)
-        .merge(client_and_realm_routes())
-        .merge(lifecycle_routes("/admin/realms/{realm}"))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            events::record,
-        ))
-}
-
-/// Protocol mappers, client scopes and their links, the service-account user, realm
-/// creation, update, deletion and partial export, admin events and their configuration.
-fn client_and_realm_routes() -> Router<AppState> {
-    let r = "/admin/realms/{realm}";
-    let c = "/admin/realms/{realm}/clients/{id}";
-    let cs = "/admin/realms/{realm}/client-scopes/{id}";
-    Router::new()
-        .route("/admin/realms", post(realms::create))
-        .route(r, put(realms::update).delete(realms::delete))
-        .route(&format!("{r}/partial-export"), post(realms::partial_export))
-        .route(
-            &format!("{c}/service-account-user"),
-            get(clients::service_account_user),
-        )
-        .route(
-            &format!("{c}/protocol-mappers/models"),
-            get(mappers::client_list).post(mappers::client_create),
-        )
-        .route(
-            &format!("{c}/protocol-mappers/models/{{mapper_id}}"),
-            get(mappers::client_get)
-                .put(mappers::client_update)
-                .delete(mappers::client_delete),
-        )
-        .route(
-            &format!("{c}/protocol-mappers/add-models"),
-            post(mappers::client_add_many),
-        )
-        .route(
-            &format!("{c}/protocol-mappers/protocol/{{protocol}}"),
-            get(mappers::client_by_protocol),
-        )
-        .route(
-            &format!("{cs}/protocol-mappers/models"),
-            get(mappers::scope_list).post(mappers::scope_create),
-        )
-        .route(
-            &format!("{cs}/protocol-mappers/models/{{mapper_id}}"),
-            get(mappers::scope_get)
-                .put(mappers::scope_update)
-                .delete(mappers::scope_delete),
-        )
-        .route(
-            &format!("{cs}/protocol-mappers/add-models"),
-            post(mappers::scope_add_many),
-        )
-        .route(
-            &format!("{cs}/protocol-mappers/protocol/{{protocol}}"),
-            get(mappers::scope_by_protocol),
-        )
-        .route(
-            &format!("{r}/client-scopes"),
-            get(client_scopes::list).post(client_scopes::create),
-        )
-        .route(
-            cs,
-            get(client_scopes::get)
-                .put(client_scopes::update)
-                .delete(client_scopes::delete),
-        )
-        .route(
-            &format!("{c}/default-client-scopes"),
-            get(client_scopes::client_defaults),
-        )
-        .route(
-            &format!("{c}/default-client-scopes/{{scope_id}}"),
-            put(client_scopes::add_client_default).delete(client_scopes::remove_client_default),
-        )
-        .route(
-            &format!("{c}/optional-client-scopes"),
-            get(client_scopes::client_optionals),
-        )
-        .route(
-            &format!("{c}/optional-client-scopes/{{scope_id}}"),
-            put(client_scopes::add_client_optional).delete(client_scopes::remove_client_optional),
-        )
-        .route(
-            &format!("{r}/default-default-client-scopes"),
-            get(client_scopes::realm_defaults),
-        )
-        .route(
-            &format!("{r}/default-default-client-scopes/{{scope_id}}"),
-            put(client_scopes::add_realm_default).delete(client_scopes::remove_realm_default),
-        )
-        .route(
-            &format!("{r}/default-optional-client-scopes"),
-            get(client_scopes::realm_optionals),
-        )
-        .route(
-            &format!("{r}/default-optional-client-scopes/{{scope_id}}"),
-            put(client_scopes::add_realm_optional).delete(client_scopes::remove_realm_optional),
-        )
-        .route(
-            &format!("{r}/admin-events"),
-            get(events::list).delete(events::clear),
-        )
-        .route(
-            &format!("{r}/events/config"),
-            get(events::get_config).put(events::put_config),
-        )
-}
-
-/// Account lifecycle: the SMTP test and the mails an administrator sends.
-fn lifecycle_routes(r: &str) -> Router<AppState> {
-    Router::new()
-        .route(
-            &format!("{r}/testSMTPConnection"),
-            post(lifecycle::test_smtp_connection),
-        )
-        .route(
-            &format!("{r}/users/{{id}}/execute-actions-email"),
-            put(lifecycle::execute_actions_email),
-        )
-        .route(
-            &format!("{r}/users/{{id}}/send-verify-email"),
-            put(lifecycle::send_verify_email),
-        )
+    routes(relative_path).layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        events::record,
+    ))
 }
 
 /// An authorised request: who calls, in which realm, with which rights.
@@ -405,6 +321,6 @@ mod tests {
                     .count()
             })
             .sum();
-        assert!(ops >= 91, "{ops} operations");
+        assert!(ops >= 134, "{ops} operations");
     }
 }

@@ -41,10 +41,14 @@ pub const BEARER: &str = "bearer";
         MappingsBody,
         ClientMappings,
         GlobalRequestResult,
+        ScopeRef,
+        AdminEventBody,
+        AuthDetails,
     )),
     tags(
         (name = "realms"), (name = "users"), (name = "groups"), (name = "roles"),
-        (name = "clients"), (name = "role-mappings"), (name = "sessions"),
+        (name = "clients"), (name = "client-scopes"), (name = "role-mappings"),
+        (name = "sessions"),
     )
 )]
 struct Base;
@@ -134,6 +138,40 @@ pub struct ClientMappings {
 pub struct GlobalRequestResult {
     pub success_requests: Option<Vec<String>>,
     pub failed_requests: Option<Vec<String>>,
+}
+
+/// A client scope in the default and optional lists: `{"id": ..., "name": ...}`.
+#[derive(Serialize, ToSchema)]
+pub struct ScopeRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// Keycloak's `AdminEventRepresentation` (`representation` only when details are recorded).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminEventBody {
+    pub id: String,
+    /// Epoch milliseconds.
+    pub time: i64,
+    pub realm_id: String,
+    pub auth_details: AuthDetails,
+    pub operation_type: String,
+    pub resource_type: String,
+    pub resource_path: String,
+    /// The redacted request body, as JSON text.
+    pub representation: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Keycloak's `AuthDetailsRepresentation`: who made an admin event (absent fields unknown).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthDetails {
+    pub realm_id: Option<String>,
+    pub client_id: Option<String>,
+    pub user_id: Option<String>,
+    pub ip_address: Option<String>,
 }
 
 // ----- Path parameter sets (names as in the route templates) -----
@@ -250,6 +288,52 @@ pub struct SessionP {
     pub session: String,
 }
 
+/// `{realm}`, `{id}` (a client or client scope), `{mapper_id}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct MapperP {
+    /// Realm name.
+    pub realm: String,
+    /// The client's or client scope's id.
+    pub id: String,
+    /// The protocol mapper's id.
+    pub mapper_id: String,
+}
+
+/// `{realm}`, `{id}` (a client or client scope), `{protocol}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ProtocolP {
+    /// Realm name.
+    pub realm: String,
+    /// The client's or client scope's id.
+    pub id: String,
+    /// `openid-connect` or `saml`.
+    pub protocol: String,
+}
+
+/// `{realm}`, `{id}` (a client), `{scope_id}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ClientScopeLinkP {
+    /// Realm name.
+    pub realm: String,
+    /// The client's id.
+    pub id: String,
+    /// The client scope's id.
+    pub scope_id: String,
+}
+
+/// `{realm}`, `{scope_id}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RealmScopeP {
+    /// Realm name.
+    pub realm: String,
+    /// The client scope's id.
+    pub scope_id: String,
+}
+
 // ----- Query parameter sets (see `params.rs` for their rules) -----
 
 /// `first`, `max` (`-1` means not given; `max` is capped at 1000).
@@ -322,6 +406,63 @@ pub struct ClientFilter {
     pub client_id: Option<String>,
     /// `clientId` matches anywhere instead of exactly.
     pub search: Option<bool>,
+}
+
+/// `POST /partial-export`'s choices.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+pub struct ExportOptions {
+    /// Include the clients (needs `view-clients`).
+    pub export_clients: Option<bool>,
+    /// Include groups and roles (needs `view-users`).
+    pub export_groups_and_roles: Option<bool>,
+}
+
+/// The filters of `GET /admin-events`; every filter given must match.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+pub struct AdminEventFilters {
+    /// Operation types (`CREATE`, `UPDATE`, `DELETE`, `ACTION`); repeated or comma-separated.
+    #[param(style = Form, explode)]
+    pub operation_types: Option<Vec<String>>,
+    /// Resource types (`USER`, `CLIENT`, ...); repeated or comma-separated.
+    #[param(style = Form, explode)]
+    pub resource_types: Option<Vec<String>>,
+    /// Resource path; `*` matches any characters.
+    #[param(max_length = 255)]
+    pub resource_path: Option<String>,
+    /// Realm id of the caller.
+    #[param(max_length = 255)]
+    pub auth_realm: Option<String>,
+    /// Client id (internal) of the caller.
+    #[param(max_length = 255)]
+    pub auth_client: Option<String>,
+    /// User id of the caller.
+    #[param(max_length = 255)]
+    pub auth_user: Option<String>,
+    /// IP address of the caller.
+    #[param(max_length = 255)]
+    pub auth_ip_address: Option<String>,
+    /// First day, `yyyy-MM-dd` (UTC).
+    #[param(format = Date)]
+    pub date_from: Option<String>,
+    /// Last day, `yyyy-MM-dd` (UTC), included.
+    #[param(format = Date)]
+    pub date_to: Option<String>,
+}
+
+/// The link of an administrator's mail: `lifespan`, `client_id`, `redirect_uri`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MailLink {
+    /// Seconds the link stays valid (the realm's setting when absent).
+    pub lifespan: Option<i64>,
+    /// The client the link returns to (needed with `redirect_uri`).
+    #[param(max_length = 255)]
+    pub client_id: Option<String>,
+    /// Where the link leads after its actions; one of the client's redirect URIs.
+    #[param(max_length = 255)]
+    pub redirect_uri: Option<String>,
 }
 
 // ----- The finished document -----

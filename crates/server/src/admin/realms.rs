@@ -124,6 +124,16 @@ const NOT_SETTINGS: &[&str] = &[
 /// with its management client in master in one transaction; 201 with `Location`. 409 when the
 /// realm exists. Master users with master's `admin` or `create-realm` role may create realms;
 /// a creator without `admin` is granted the new realm's management roles, as in Keycloak.
+#[utoipa::path(
+    post,
+    path = "/admin/realms",
+    tag = "realms",
+    request_body(content = portcullis_model::repr::RealmRepresentation, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created; `Location` names the new realm", headers(("Location" = String, description = "URL of the new realm"))),
+        (status = 409, description = "The realm exists", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn create(State(s): State<AppState>, headers: HeaderMap, body: Body) -> Answer {
     let caller = auth::authenticate(&s, &headers).await?;
     if !auth::may_create_realm(&caller.realm.name, &caller.roles) {
@@ -186,6 +196,17 @@ pub async fn create(State(s): State<AppState>, headers: HeaderMap, body: Body) -
 /// PUT `/admin/realms/{realm}`: the settings the body gives replace the stored ones (with the
 /// import's checks); collections (users, clients, roles, ...) are ignored; 204. A masked SMTP
 /// password keeps the stored one. A new `realm` renames it (409 when taken; not `master`).
+#[utoipa::path(
+    put,
+    path = "/admin/realms/{realm}",
+    tag = "realms",
+    params(crate::admin::openapi::RealmP),
+    request_body(content = portcullis_model::repr::RealmRepresentation, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done"),
+        (status = 409, description = "A realm of the new name exists", body = crate::admin::openapi::AdminError),
+    )
+)]
 pub async fn update(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -265,6 +286,15 @@ pub async fn update(
 
 /// DELETE `/admin/realms/{realm}`: the realm and everything in it, and its management client
 /// in master, in one transaction; 204. `master` stays (400).
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}",
+    tag = "realms",
+    params(crate::admin::openapi::RealmP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
 pub async fn delete(
     State(s): State<AppState>,
     Path(realm): Path<String>,
@@ -284,6 +314,15 @@ pub async fn delete(
 /// POST `/admin/realms/{realm}/partial-export?exportClients=&exportGroupsAndRoles=`: the realm
 /// without users; clients (with `view-clients`) and groups and roles (with `view-users`) on
 /// request; every secret replaced by `**********`, as Keycloak does.
+#[utoipa::path(
+    post,
+    path = "/admin/realms/{realm}/partial-export",
+    tag = "realms",
+    params(crate::admin::openapi::RealmP, crate::admin::openapi::ExportOptions),
+    responses(
+        (status = 200, description = "The realm without users; secrets masked", body = portcullis_model::repr::RealmRepresentation),
+    )
+)]
 pub async fn partial_export(
     State(s): State<AppState>,
     Path(realm): Path<String>,
