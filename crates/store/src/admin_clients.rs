@@ -7,7 +7,7 @@
 //! [`NameTaken`], never as a raw database error; events are only ever appended, read and
 //! deleted in bulk (no update).
 
-use crate::admin::{NameTaken, Page};
+use crate::admin::{NameTaken, Page, Sql};
 use crate::bulk::V;
 use crate::{Result, Store, StoreError};
 use portcullis_model::records::{
@@ -83,29 +83,6 @@ pub struct AdminEventQuery {
     pub from_ms: Option<i64>,
     /// Exclusive upper bound (epoch ms).
     pub to_ms: Option<i64>,
-}
-
-/// A small dynamic statement: text with `$n` placeholders and their values.
-struct Stmt {
-    text: String,
-    binds: Vec<V>,
-}
-
-impl Stmt {
-    fn bind(&mut self, v: V) -> String {
-        self.binds.push(v);
-        format!("${}", self.binds.len())
-    }
-    fn query(self) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
-        let mut q = sqlx::query(AssertSqlSafe(self.text));
-        for v in self.binds {
-            q = match v {
-                V::T(t) => q.bind(t),
-                V::I(i) => q.bind(i),
-            };
-        }
-        q
-    }
 }
 
 /// `*` wildcards of a resource path filter as a `LIKE` pattern (other wildcards escaped).
@@ -747,13 +724,11 @@ impl Store {
         q: &AdminEventQuery,
         page: Page,
     ) -> Result<Vec<AdminEventRecord>> {
-        let mut st = Stmt {
-            text: "SELECT id, realm_id, time, operation_type, resource_type, resource_path, \
-                   auth_realm_id, auth_client_id, auth_user_id, ip_address, representation, error \
-                   FROM admin_event WHERE realm_id = "
-                .to_string(),
-            binds: Vec::new(),
-        };
+        let mut st = Sql::new(
+            "SELECT id, realm_id, time, operation_type, resource_type, resource_path, \
+             auth_realm_id, auth_client_id, auth_user_id, ip_address, representation, error \
+             FROM admin_event WHERE realm_id = ",
+        );
         let r = st.bind(V::from(realm_id));
         st.text.push_str(&r);
         for (column, values) in [
