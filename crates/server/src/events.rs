@@ -143,7 +143,18 @@ fn logs(realm: &RealmRecord) -> bool {
 /// Record `e` for `realm` with every listener (see the module header).
 pub async fn emit(s: &AppState, realm: &RealmRecord, e: Event) {
     let type_name = e.type_name();
-    if logs(realm) {
+    let level = if e.error.is_some() {
+        tracing::Level::WARN
+    } else {
+        tracing::Level::DEBUG
+    };
+    let log_enabled = match level {
+        tracing::Level::WARN => {
+            tracing::enabled!(target: "portcullis::events", tracing::Level::WARN)
+        }
+        _ => tracing::enabled!(target: "portcullis::events", tracing::Level::DEBUG),
+    };
+    if log_enabled && logs(realm) {
         let fields = e
             .details
             .iter()
