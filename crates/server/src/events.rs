@@ -4,7 +4,8 @@
 //! - **the store**, when the realm's `eventsEnabled` and `enabledEventTypes` say so
 //!   (`portcullis_model::events::stored`), read back through `GET /admin/realms/{realm}/events`;
 //! - **the log** (Keycloak's `jboss-logging` listener, on unless the realm's `eventsListeners`
-//!   leaves it out): successes at DEBUG, errors at WARN, target `portcullis::events`;
+//!   leaves it out): successes at DEBUG, errors at WARN, target `org.keycloak.events` (so Keycloak's
+//!   `--log-level=info,org.keycloak.events:debug` shows them);
 //! - **the metric** `keycloak_user_events_total{realm, client_id, idp, event, error}` with
 //!   `--event-metrics-user-enabled` (labels and events chosen by the `event-metrics-user-*`
 //!   options, as in Keycloak).
@@ -150,9 +151,9 @@ pub async fn emit(s: &AppState, realm: &RealmRecord, e: Event) {
     };
     let log_enabled = match level {
         tracing::Level::WARN => {
-            tracing::enabled!(target: "portcullis::events", tracing::Level::WARN)
+            tracing::enabled!(target: "org.keycloak.events", tracing::Level::WARN)
         }
-        _ => tracing::enabled!(target: "portcullis::events", tracing::Level::DEBUG),
+        _ => tracing::enabled!(target: "org.keycloak.events", tracing::Level::DEBUG),
     };
     if log_enabled && logs(realm) {
         let fields = e
@@ -166,12 +167,12 @@ pub async fn emit(s: &AppState, realm: &RealmRecord, e: Event) {
         let ip = e.ip_address.as_deref().unwrap_or("");
         match &e.error {
             Some(err) => tracing::warn!(
-                target: "portcullis::events",
+                target: "org.keycloak.events",
                 r#type = %type_name, realm = %realm.name, client = %client, user = %user,
                 ip = %ip, error = %err, details = %fields, "user event"
             ),
             None => tracing::debug!(
-                target: "portcullis::events",
+                target: "org.keycloak.events",
                 r#type = %type_name, realm = %realm.name, client = %client, user = %user,
                 ip = %ip, details = %fields, "user event"
             ),

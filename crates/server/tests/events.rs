@@ -436,8 +436,19 @@ fn now_ms() -> i64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn user_events_on_sqlite() {
-    let env = start_with(&acme_realm(), &server_args(), &[]);
+    let mut env = start_with(&acme_realm(), &server_args(), &[]);
     journey(&env).await;
+    // The log listener: failures at WARN under Keycloak's category, never a password.
+    let log = env.server.all_log();
+    let failure = log
+        .lines()
+        .find(|l| l.contains("\"target\":\"org.keycloak.events\"") && l.contains("LOGIN_ERROR"))
+        .unwrap_or_else(|| panic!("no LOGIN_ERROR in the log:\n{log}"));
+    assert!(failure.contains("\"level\":\"WARN\""), "{failure}");
+    assert!(failure.contains("invalid_user_credentials") || failure.contains("user_not_found"));
+    for secret in ["alice-pw", "wrong-pw", "web-secret"] {
+        assert!(!log.contains(secret), "{secret} in the log");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
