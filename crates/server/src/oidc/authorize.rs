@@ -727,6 +727,7 @@ pub(crate) async fn complete_login(
             "Your login attempt timed out. Login will start from the beginning.",
         ));
     }
+    brute_force::succeeded(s, realm, &user.id).await?;
     let now = now_ms();
     let us = UserSessionRecord {
         id: uuid::Uuid::new_v4().to_string(),

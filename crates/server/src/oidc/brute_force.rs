@@ -49,12 +49,9 @@ pub async fn check_password(
         )));
     }
     match check {
-        PasswordCheck::Valid(u) => {
-            if record.is_some() {
-                state.store.clear_login_failure(&realm.id, &u.id).await?;
-            }
-            Ok(PasswordCheck::Valid(u))
-        }
+        // The failures are cleared only when the whole login succeeds ([`succeeded`]): a right
+        // password followed by a wrong one-time code must keep counting.
+        PasswordCheck::Valid(u) => Ok(PasswordCheck::Valid(u)),
         PasswordCheck::Disabled(u) => Ok(PasswordCheck::Disabled(u)),
         PasswordCheck::Invalid(refusal) => {
             // Count a wrong password of an existing, enabled user (Keycloak checks `enabled`
@@ -65,6 +62,14 @@ pub async fn check_password(
             Ok(PasswordCheck::Invalid(refusal))
         }
     }
+}
+
+/// A login completed (every step passed): the user's failures are forgotten.
+pub async fn succeeded(state: &AppState, realm: &RealmRecord, user_id: &str) -> Result<()> {
+    if Settings::of(&realm.settings).protected {
+        state.store.clear_login_failure(&realm.id, user_id).await?;
+    }
+    Ok(())
 }
 
 /// Count a failed second step (a wrong one-time code) of a user whose password was right: it

@@ -525,6 +525,7 @@ async fn password(
             return Ok(Err(OAuthError::invalid_user_credentials()));
         }
     }
+    brute_force::succeeded(s, realm, &user.id).await?;
     // Pending required actions, the realm's email verification included (TOK-6).
     if !s.store.required_actions(&user.id).await?.is_empty()
         || crate::oidc::lifecycle::must_verify_email(realm, &user)
