@@ -128,7 +128,7 @@ pub fn stored(settings: &RealmRepresentation, t: EventType, error: bool) -> bool
     match settings.enabled_event_types.as_deref() {
         Some(list) if !list.is_empty() => {
             let name = t.name(error);
-            list.iter().any(|n| *n == name)
+            list.contains(&name)
         }
         _ => t.saved_by_default(),
     }

@@ -159,19 +159,36 @@ async fn grant(
     }
     let issuer = crate::oidc::urls(s, headers, &realm.name).issuer;
     let keys = issue::keys_for(s, realm, client).await?;
+    let g = Grant {
+        s,
+        realm,
+        client,
+        params,
+        issuer: &issuer,
+        keys: &keys,
+        ip,
+    };
     match grant_type {
-        "authorization_code" => {
-            authorization_code(s, realm, client, params, &issuer, &keys, &mut ev).await
-        }
-        "refresh_token" => refresh(s, realm, client, params, &issuer, &keys, &mut ev).await,
-        "client_credentials" => {
-            client_credentials(s, realm, client, params, &issuer, &keys, ip, &mut ev).await
-        }
-        "password" => password(s, realm, client, params, &issuer, &keys, ip, &mut ev).await,
+        "authorization_code" => authorization_code(&g, &mut ev).await,
+        "refresh_token" => refresh(&g, &mut ev).await,
+        "client_credentials" => client_credentials(&g, &mut ev).await,
+        "password" => password(&g, &mut ev).await,
         _ => Ok(Err(OAuthError::unsupported_grant_type(
             "Unsupported grant_type",
         ))),
     }
+}
+
+/// What every grant works with.
+struct Grant<'a> {
+    s: &'a AppState,
+    realm: &'a RealmRecord,
+    client: &'a ClientRecord,
+    params: &'a Params,
+    issuer: &'a str,
+    keys: &'a Arc<RealmKeys>,
+    /// The caller's address (forwarded when trusted).
+    ip: Option<String>,
 }
 
 fn param<'a>(params: &'a Params, name: &str) -> std::result::Result<&'a str, OAuthError> {
@@ -189,15 +206,16 @@ macro_rules! try_oauth {
     };
 }
 
-async fn authorization_code(
-    s: &AppState,
-    realm: &RealmRecord,
-    client: &ClientRecord,
-    params: &Params,
-    issuer: &str,
-    keys: &Arc<RealmKeys>,
-    ev: &mut Option<&mut Event>,
-) -> Result<Outcome> {
+async fn authorization_code(g: &Grant<'_>, ev: &mut Option<&mut Event>) -> Result<Outcome> {
+    let Grant {
+        s,
+        realm,
+        client,
+        params,
+        issuer,
+        keys,
+        ..
+    } = *g;
     let code = try_oauth!(param(params, "code"));
     let redirect_uri = try_oauth!(params.one("redirect_uri"));
     let verifier = try_oauth!(params.one("code_verifier"));
@@ -296,15 +314,16 @@ async fn authorization_code(
     Ok(Ok(body))
 }
 
-async fn refresh(
-    s: &AppState,
-    realm: &RealmRecord,
-    client: &ClientRecord,
-    params: &Params,
-    issuer: &str,
-    keys: &Arc<RealmKeys>,
-    ev: &mut Option<&mut Event>,
-) -> Result<Outcome> {
+async fn refresh(g: &Grant<'_>, ev: &mut Option<&mut Event>) -> Result<Outcome> {
+    let Grant {
+        s,
+        realm,
+        client,
+        params,
+        issuer,
+        keys,
+        ..
+    } = *g;
     let token = try_oauth!(param(params, "refresh_token"));
     let requested_scope = try_oauth!(params.one("scope")).unwrap_or("");
     let claims = match issue::verify_refresh_token(keys, issuer, token) {
@@ -418,16 +437,17 @@ async fn refresh(
     Ok(Ok(body))
 }
 
-async fn client_credentials(
-    s: &AppState,
-    realm: &RealmRecord,
-    client: &ClientRecord,
-    params: &Params,
-    issuer: &str,
-    keys: &Arc<RealmKeys>,
-    ip: Option<String>,
-    ev: &mut Option<&mut Event>,
-) -> Result<Outcome> {
+async fn client_credentials(g: &Grant<'_>, ev: &mut Option<&mut Event>) -> Result<Outcome> {
+    let Grant {
+        s,
+        realm,
+        client,
+        params,
+        issuer,
+        keys,
+        ..
+    } = *g;
+    let ip = g.ip.clone();
     if client.public_client() {
         return Ok(Err(OAuthError::unauthorized_client(
             "Public client not allowed to retrieve service account",
@@ -474,16 +494,17 @@ async fn client_credentials(
     Ok(Ok(body))
 }
 
-async fn password(
-    s: &AppState,
-    realm: &RealmRecord,
-    client: &ClientRecord,
-    params: &Params,
-    issuer: &str,
-    keys: &Arc<RealmKeys>,
-    ip: Option<String>,
-    ev: &mut Option<&mut Event>,
-) -> Result<Outcome> {
+async fn password(g: &Grant<'_>, ev: &mut Option<&mut Event>) -> Result<Outcome> {
+    let Grant {
+        s,
+        realm,
+        client,
+        params,
+        issuer,
+        keys,
+        ..
+    } = *g;
+    let ip = g.ip.clone();
     if !client.repr.direct_access_grants_enabled.unwrap_or(false) {
         return Ok(Err(OAuthError::unauthorized_client(
             "Client not allowed for direct access grants",
