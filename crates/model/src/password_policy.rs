@@ -5,9 +5,11 @@
 //! `length(8) and digits(1) and notUsername(undefined) and regexPattern(^[a-z].*$)`. An item
 //! without an argument takes Keycloak's default (`length` 8, `digits`/`lowerCase`/`upperCase`/
 //! `specialChars` 1, `maxLength` 64, `passwordHistory` 3). The hashing items (`hashAlgorithm`,
-//! `hashIterations`) are read by [`crate::password::HashPolicy`]; items about password age or
-//! external blacklists are accepted and not enforced here. Pure: no I/O; the password history
-//! is checked by the caller against stored hashes ([`PasswordPolicy::history`]).
+//! `hashIterations`) are read by [`crate::password::HashPolicy`]. Pure: no I/O; what needs
+//! stored data is the caller's: the password history ([`PasswordPolicy::history`]), recently
+//! used passwords (`passwordAge`, [`PasswordPolicy::password_age_days`]), the blacklist file
+//! (`passwordBlacklist`, [`PasswordPolicy::blacklist`]) and password expiry
+//! (`forceExpiredPasswordChange`, [`PasswordPolicy::force_expired_change_days`]).
 
 use regex::Regex;
 
@@ -31,6 +33,9 @@ enum Rule {
 pub struct PasswordPolicy {
     rules: Vec<Rule>,
     history: usize,
+    age_days: Option<usize>,
+    expire_days: Option<usize>,
+    blacklist: Option<String>,
 }
 
 /// Why a policy string cannot be used (the realm setting is wrong, not the password).
@@ -88,6 +93,12 @@ impl PolicyViolation {
             "invalidPasswordRegexPatternMessage" => {
                 "Invalid password: fails to match regex pattern(s).".to_owned()
             }
+            "invalidPasswordBlacklistedMessage" => {
+                "Invalid password: password is blacklisted.".to_owned()
+            }
+            "invalidPasswordGenericMessage" => {
+                "Invalid password: new password doesn't match password policies.".to_owned()
+            }
             "invalidPasswordHistoryMessage" => {
                 format!("Invalid password: must not be equal to any of last {p} passwords.")
             }
@@ -97,14 +108,7 @@ impl PolicyViolation {
 }
 
 /// Items Keycloak knows that are not password-content rules here.
-const ACCEPTED_ELSEWHERE: &[&str] = &[
-    "hashAlgorithm",
-    "hashIterations",
-    "forceExpiredPasswordChange",
-    "passwordAge",
-    "passwordBlacklist",
-    "maxAuthAge",
-];
+const ACCEPTED_ELSEWHERE: &[&str] = &["hashAlgorithm", "hashIterations", "maxAuthAge"];
 
 fn count(name: &str, value: Option<&str>, default: usize) -> Result<usize, PolicyParseError> {
     match value {
@@ -166,6 +170,30 @@ impl PasswordPolicy {
                     out.history = count(name, value, 3)?;
                     continue;
                 }
+                "passwordAge" => {
+                    out.age_days = Some(count(name, value, 30)?);
+                    continue;
+                }
+                "forceExpiredPasswordChange" => {
+                    out.expire_days = Some(count(name, value, 365)?).filter(|d| *d > 0);
+                    continue;
+                }
+                "passwordBlacklist" => {
+                    // A file name in the server's blacklist folder, never a path.
+                    let file = value.unwrap_or("");
+                    if file.is_empty()
+                        || file.contains(['/', '\\'])
+                        || file.starts_with('.')
+                        || file.len() > 255
+                    {
+                        return Err(PolicyParseError::BadValue {
+                            name: name.to_owned(),
+                            value: file.to_owned(),
+                        });
+                    }
+                    out.blacklist = Some(file.to_owned());
+                    continue;
+                }
                 n if ACCEPTED_ELSEWHERE.contains(&n) => continue,
                 n => return Err(PolicyParseError::Unknown(n.to_owned())),
             };
@@ -224,6 +252,43 @@ impl PasswordPolicy {
         Ok(())
     }
 
+    /// `passwordAge(days)`: a new password must differ from the current one and from every
+    /// earlier password set within this many days.
+    pub fn password_age_days(&self) -> Option<usize> {
+        self.age_days
+    }
+
+    /// `forceExpiredPasswordChange(days)`: a password older than this must be changed at the
+    /// next login.
+    pub fn force_expired_change_days(&self) -> Option<usize> {
+        self.expire_days
+    }
+
+    /// `passwordBlacklist(file)`: the file (in the server's blacklist folder) of refused
+    /// passwords, compared case-insensitively.
+    pub fn blacklist(&self) -> Option<&str> {
+        self.blacklist.as_deref()
+    }
+
+    /// The violation reported for a blacklisted password.
+    pub fn blacklist_violation(&self) -> PolicyViolation {
+        PolicyViolation::new("invalidPasswordBlacklistedMessage", None)
+    }
+
+    /// The violation reported when a new password was used within `passwordAge` days.
+    pub fn age_violation(&self) -> PolicyViolation {
+        PolicyViolation::new("invalidPasswordGenericMessage", None)
+    }
+
+    /// Whether a password set at `created_ms` has expired at `now_ms`
+    /// (`forceExpiredPasswordChange`).
+    pub fn password_expired(&self, created_ms: i64, now_ms: i64) -> bool {
+        self.expire_days.is_some_and(|d| {
+            let days = i64::try_from(d).unwrap_or(i64::MAX);
+            now_ms.saturating_sub(created_ms) > days.saturating_mul(86_400_000)
+        })
+    }
+
     /// The violation reported when a new password equals one of the last `history()` ones.
     pub fn history_violation(&self) -> PolicyViolation {
         PolicyViolation::new(
@@ -237,6 +302,47 @@ impl PasswordPolicy {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn age_expiry_and_blacklist_items() {
+        let p = PasswordPolicy::parse(
+            "length(8) and passwordAge(10) and forceExpiredPasswordChange(90) and passwordBlacklist(common.txt)",
+        )
+        .unwrap();
+        assert_eq!(p.password_age_days(), Some(10));
+        assert_eq!(p.force_expired_change_days(), Some(90));
+        assert_eq!(p.blacklist(), Some("common.txt"));
+        let day = 86_400_000;
+        assert!(!p.password_expired(0, 90 * day));
+        assert!(p.password_expired(0, 90 * day + 1));
+        let defaults = PasswordPolicy::parse("passwordAge and forceExpiredPasswordChange").unwrap();
+        assert_eq!(defaults.password_age_days(), Some(30));
+        assert_eq!(defaults.force_expired_change_days(), Some(365));
+        assert!(
+            !PasswordPolicy::parse("forceExpiredPasswordChange(0)")
+                .unwrap()
+                .password_expired(0, i64::MAX)
+        );
+        assert_eq!(PasswordPolicy::default().password_age_days(), None);
+        assert!(!PasswordPolicy::default().password_expired(0, i64::MAX));
+        for bad in [
+            "passwordBlacklist(../etc/passwd)",
+            "passwordBlacklist(a/b)",
+            "passwordBlacklist(.hidden)",
+            "passwordBlacklist()",
+            "passwordAge(x)",
+        ] {
+            assert!(PasswordPolicy::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            p.blacklist_violation().message(),
+            "Invalid password: password is blacklisted."
+        );
+        assert_eq!(
+            p.age_violation().message(),
+            "Invalid password: new password doesn't match password policies."
+        );
+    }
 
     fn check(policy: &str, password: &str) -> Result<(), String> {
         PasswordPolicy::parse(policy)

@@ -36,6 +36,8 @@ pub struct AppState {
     pub hashing: std::sync::Arc<HashingSlots>,
     /// Where user events go besides the store and the log (the event metric).
     pub events: std::sync::Arc<crate::events::EventSink>,
+    /// `passwordBlacklist` files (`<data-dir>/password-blacklists/`).
+    pub blacklists: std::sync::Arc<crate::password_blacklist::Blacklists>,
 }
 
 /// Runs password hashes (argon2 / PBKDF2: CPU- and memory-bound, milliseconds each) on the

@@ -1,4 +1,4 @@
-//! The clock of time-based security decisions (brute-force lockouts).
+//! The clock of time-based security decisions (brute-force lockouts, password expiry).
 //!
 //! Production reads the system clock and nothing else. Builds with debug assertions (the test
 //! and development builds) honour one test hook: when `PORTCULLIS_TEST_CLOCK_FILE` names a

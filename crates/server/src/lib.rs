@@ -22,6 +22,7 @@ pub mod housekeeping;
 pub mod mail;
 pub mod management;
 pub mod oidc;
+pub mod password_blacklist;
 pub mod realms;
 pub mod run;
 pub mod telemetry;

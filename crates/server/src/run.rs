@@ -303,6 +303,9 @@ pub async fn serve(
             caches: Arc::new(crate::cache::Caches::new()),
             hashing: Arc::new(app::HashingSlots::per_core()),
             events: Arc::new(crate::events::EventSink::new(m.event_metrics.clone())),
+            blacklists: Arc::new(crate::password_blacklist::Blacklists::new(
+                settings.data_dir.join("password-blacklists"),
+            )),
         },
         AppOptions {
             relative_path: settings.http.relative_path.clone(),

@@ -33,7 +33,7 @@ pub use admin_roles::{ClientSessionCount, CompositeCycle, CredentialInfo, LiveSi
 pub use connect::{Backend, ConnectOptions, Target as DbTarget};
 pub use console::{GroupNode, RoleNode, SessionListing};
 pub use events::{LoginEventQuery, LoginEventRecord, RealmSessionCounts};
-pub use lifecycle::{LoginFlowRecord, StoredHash};
+pub use lifecycle::{HistoryKeep, LoginFlowRecord, StoredHash};
 pub use oidc::{CODE_RETENTION_MS, CodeRedemption, RefreshOutcome, SessionLifespans};
 
 use sqlx::AnyPool;

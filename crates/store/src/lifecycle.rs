@@ -22,6 +22,24 @@ pub struct LoginFlowRecord {
     pub kind: String,
 }
 
+/// Which replaced password hashes to keep in the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HistoryKeep {
+    /// The newest this many (`passwordHistory(n)` keeps n - 1 besides the current one).
+    pub newest: usize,
+    /// And every one set at or after this time (`passwordAge`).
+    pub since_ms: Option<i64>,
+}
+
+impl From<usize> for HistoryKeep {
+    fn from(newest: usize) -> HistoryKeep {
+        HistoryKeep {
+            newest,
+            since_ms: None,
+        }
+    }
+}
+
 /// A stored password hash (current or previous), for history checks.
 #[derive(Clone)]
 pub struct StoredHash {
@@ -67,6 +85,37 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// The user's current password hash and the older ones set at or after `since_ms`, newest
+    /// first (`passwordAge`).
+    pub async fn password_hashes_since(
+        &self,
+        user_id: &str,
+        since_ms: i64,
+    ) -> Result<Vec<StoredHash>> {
+        let rows = sqlx::query(
+            "SELECT secret_data, credential_data, created_date FROM credential \
+             WHERE user_id = $1 AND type = 'password' \
+             UNION ALL SELECT secret_data, credential_data, created_date FROM password_history \
+             WHERE user_id = $1 AND created_date >= $2 ORDER BY 3 DESC",
+        )
+        .bind(user_id)
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(stored_hash).collect()
+    }
+
+    /// When the user's current password was set (epoch ms); `None` without one.
+    pub async fn password_created(&self, user_id: &str) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT MAX(created_date) FROM credential WHERE user_id = $1 AND type = 'password'",
+        )
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<Option<i64>, _>(0)?)
+    }
+
     /// The user's current password hash and up to `previous` older ones, newest first.
     pub async fn password_hashes(&self, user_id: &str, previous: usize) -> Result<Vec<StoredHash>> {
         let mut out: Vec<StoredHash> = sqlx::query(
@@ -96,16 +145,18 @@ impl Store {
     }
 
     /// Replace the user's password with `cred` (hashed, else `Corrupt`) in one transaction:
-    /// the current password hashes move to the history, which keeps the newest `keep` entries
-    /// (0 keeps none); `UPDATE_PASSWORD` is cleared, or set when `temporary`. `NotFound` when
-    /// the realm has no such user.
+    /// the current password hashes move to the history, which keeps what `keep` says (the
+    /// newest entries, and those set since a time; a plain number keeps that many newest, 0
+    /// none); `UPDATE_PASSWORD` is cleared, or set when `temporary`. `NotFound` when the realm
+    /// has no such user.
     pub async fn change_password(
         &self,
         realm_id: &str,
         cred: &CredentialRecord,
-        keep: usize,
+        keep: impl Into<HistoryKeep>,
         temporary: bool,
     ) -> Result<()> {
+        let keep: HistoryKeep = keep.into();
         let CredentialSecret::Stored {
             secret_data,
             credential_data,
@@ -128,7 +179,7 @@ impl Store {
         if touched.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("user {}", cred.user_id)));
         }
-        if keep > 0 {
+        if keep.newest > 0 || keep.since_ms.is_some() {
             sqlx::query(
                 "INSERT INTO password_history (id, user_id, created_date, secret_data, credential_data) \
                  SELECT id, user_id, created_date, secret_data, credential_data FROM credential \
@@ -138,13 +189,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        let newest = i64::try_from(keep.newest).unwrap_or(i64::MAX);
         sqlx::query(
-            "DELETE FROM password_history WHERE user_id = $1 AND id NOT IN \
+            "DELETE FROM password_history WHERE user_id = $1 AND created_date < $3 AND id NOT IN \
              (SELECT id FROM password_history WHERE user_id = $1 ORDER BY created_date DESC, id LIMIT $2)",
         )
         .bind(&cred.user_id)
-        .bind(keep)
+        .bind(newest)
+        .bind(keep.since_ms.unwrap_or(i64::MAX))
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM credential WHERE user_id = $1 AND type = 'password'")

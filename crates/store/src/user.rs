@@ -519,6 +519,28 @@ impl Store {
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
+    /// Add a required action to an existing user (nothing when it is already pending). False
+    /// when there is no such user.
+    pub async fn add_required_action(&self, user_id: &str, action: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO user_required_action (user_id, action) SELECT id, $2 FROM user_entity \
+             WHERE id = $1 ON CONFLICT (user_id, action) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(action)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() > 0 {
+            return Ok(true);
+        }
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM user_entity WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        Ok(n > 0)
+    }
+
     /// Clear one required action (exact spelling, as stored). False when it was not pending.
     pub async fn remove_required_action(&self, user_id: &str, action: &str) -> Result<bool> {
         let done =

@@ -61,6 +61,7 @@ macro_rules! suite {
 suite!(
     action_tokens_are_single_use_and_purged,
     password_change_keeps_history,
+    password_history_by_age,
     email_verification_needs_the_same_address,
     login_flow_state,
     otp_credential_is_added_and_clears_the_action,
@@ -218,6 +219,71 @@ async fn password_change_keeps_history(store: Store) {
     // Deleting the user deletes the history.
     assert!(store.delete_user(&realm.id, &id).await.unwrap());
     assert!(store.password_hashes(&id, 5).await.unwrap().is_empty());
+}
+
+async fn password_history_by_age(store: Store) {
+    use portcullis_store::HistoryKeep;
+    let realm = setup(&store).await;
+    let id = alice(&store, &realm).await;
+    // Set at 10, 20, 30, 40; the history keeps one newest entry and everything set since 15.
+    let keep = HistoryKeep {
+        newest: 1,
+        since_ms: Some(15),
+    };
+    for (pw, at) in [("one", 10), ("two", 20), ("three", 30), ("four", 40)] {
+        store
+            .change_password(&realm.id, &cred(&id, pw, at), keep, false)
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.password_created(&id).await.unwrap(), Some(40));
+    assert_eq!(
+        values(&store.password_hashes_since(&id, 15).await.unwrap()),
+        [
+            "{\"value\":\"four\"}",
+            "{\"value\":\"three\"}",
+            "{\"value\":\"two\"}"
+        ]
+    );
+    assert_eq!(
+        values(&store.password_hashes_since(&id, 25).await.unwrap()),
+        ["{\"value\":\"four\"}", "{\"value\":\"three\"}"]
+    );
+    // "one" (10) was older than 15 and not among the newest one: gone.
+    assert_eq!(
+        values(&store.password_hashes_since(&id, 0).await.unwrap()),
+        [
+            "{\"value\":\"four\"}",
+            "{\"value\":\"three\"}",
+            "{\"value\":\"two\"}"
+        ]
+    );
+    assert_eq!(store.password_created("nobody").await.unwrap(), None);
+    // An expired password becomes a required action, added once.
+    for _ in 0..2 {
+        assert!(
+            store
+                .add_required_action(&id, "UPDATE_PASSWORD")
+                .await
+                .unwrap()
+        );
+    }
+    assert!(
+        store
+            .required_actions(&id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|a| *a == "UPDATE_PASSWORD")
+            .count()
+            == 1
+    );
+    assert!(
+        !store
+            .add_required_action("nobody", "UPDATE_PASSWORD")
+            .await
+            .unwrap()
+    );
 }
 
 async fn email_verification_needs_the_same_address(store: Store) {

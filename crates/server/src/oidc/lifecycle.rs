@@ -40,7 +40,7 @@ use portcullis_model::records::{
 };
 use portcullis_model::totp::{self, OtpPolicy};
 use portcullis_oidc::authorize::{AuthRequest, Params};
-use portcullis_store::{LoginFlowRecord, UserConflict};
+use portcullis_store::{HistoryKeep, LoginFlowRecord, UserConflict};
 use std::net::SocketAddr;
 
 /// Flow kinds (`login_flow.kind`).
@@ -235,6 +235,13 @@ pub(crate) async fn after_login(
     user: &UserRecord,
     ip: Option<String>,
 ) -> Result<Response> {
+    // An expired password (`forceExpiredPasswordChange`) becomes the user's UPDATE_PASSWORD
+    // required action, which the new password clears.
+    if password_expired(s, realm, user).await? {
+        s.store
+            .add_required_action(&user.id, UPDATE_PASSWORD)
+            .await?;
+    }
     let mut flow = Flow::from_pending(p);
     if !otp_keys(s, &user.id).await?.is_empty() {
         // A second factor first: nothing else runs until the code is accepted.
@@ -544,6 +551,17 @@ pub async fn check_new_password(
     if let Err(v) = policy.check(password, &user.username, user.email.as_deref()) {
         return Ok(Err(v));
     }
+    if let Some(file) = policy.blacklist() {
+        match s.blacklists.contains(file, password).await {
+            Ok(true) => return Ok(Err(policy.blacklist_violation())),
+            Ok(false) => {}
+            // A missing or unreadable list is the operator's to fix; like an unusable policy
+            // string it is logged and not applied.
+            Err(e) => {
+                tracing::warn!(realm = %realm.name, error = %format!("{e:#}"), "password blacklist not applied")
+            }
+        }
+    }
     if policy.history() > 0 {
         let hashes = s
             .store
@@ -564,14 +582,58 @@ pub async fn check_new_password(
             }
         }
     }
+    if let Some(days) = policy.password_age_days() {
+        let since =
+            now_ms().saturating_sub(i64::try_from(days).unwrap_or(0).saturating_mul(86_400_000));
+        for h in s.store.password_hashes_since(&user.id, since).await? {
+            let Ok(hash) = PasswordHash::from_keycloak(&h.secret_data, &h.credential_data) else {
+                continue;
+            };
+            let candidate = zeroize::Zeroizing::new(password.to_owned());
+            let same = s
+                .hashing
+                .run(move || hash.verify(&candidate))
+                .await
+                .context("password age check")?;
+            if same {
+                return Ok(Err(policy.age_violation()));
+            }
+        }
+    }
     Ok(Ok(()))
 }
 
-/// How many previous passwords to keep for the realm's `passwordHistory(n)`.
-pub fn history_to_keep(realm: &RealmRecord) -> usize {
-    PasswordPolicy::parse(realm.password_policy())
-        .map(|p| p.history().saturating_sub(1))
-        .unwrap_or(0)
+/// Whether the realm's `forceExpiredPasswordChange` says the user's password must be changed
+/// now.
+pub async fn password_expired(
+    s: &AppState,
+    realm: &RealmRecord,
+    user: &UserRecord,
+) -> Result<bool> {
+    let Ok(policy) = PasswordPolicy::parse(realm.password_policy()) else {
+        return Ok(false);
+    };
+    if policy.force_expired_change_days().is_none() {
+        return Ok(false);
+    }
+    Ok(match s.store.password_created(&user.id).await? {
+        Some(created) => policy.password_expired(created, crate::clock::now_ms()),
+        None => false,
+    })
+}
+
+/// Which previous passwords to keep for the realm's `passwordHistory(n)` (the newest n - 1)
+/// and `passwordAge(days)` (those set within the days).
+pub fn history_to_keep(realm: &RealmRecord) -> HistoryKeep {
+    match PasswordPolicy::parse(realm.password_policy()) {
+        Ok(p) => HistoryKeep {
+            newest: p.history().saturating_sub(1),
+            since_ms: p.password_age_days().map(|d| {
+                now_ms().saturating_sub(i64::try_from(d).unwrap_or(0).saturating_mul(86_400_000))
+            }),
+        },
+        Err(_) => HistoryKeep::default(),
+    }
 }
 
 /// Hash `password` for `user_id` with the realm's hashing policy, on the hashing slots.

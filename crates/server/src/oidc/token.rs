@@ -547,6 +547,11 @@ async fn password(g: &Grant<'_>, ev: &mut Option<&mut Event>) -> Result<Outcome>
         }
     }
     brute_force::succeeded(s, realm, &user.id).await?;
+    if crate::oidc::lifecycle::password_expired(s, realm, &user).await? {
+        s.store
+            .add_required_action(&user.id, crate::oidc::lifecycle::UPDATE_PASSWORD)
+            .await?;
+    }
     // Pending required actions, the realm's email verification included (TOK-6).
     if !s.store.required_actions(&user.id).await?.is_empty()
         || crate::oidc::lifecycle::must_verify_email(realm, &user)
