@@ -38,6 +38,8 @@ pub struct AppState {
     pub events: std::sync::Arc<crate::events::EventSink>,
     /// `passwordBlacklist` files (`<data-dir>/password-blacklists/`).
     pub blacklists: std::sync::Arc<crate::password_blacklist::Blacklists>,
+    /// Mails sent after the answer.
+    pub background: std::sync::Arc<Background>,
 }
 
 /// Runs password hashes (argon2 / PBKDF2: CPU- and memory-bound, milliseconds each) on the
@@ -70,6 +72,69 @@ impl HashingSlots {
             .await
             .map_err(|_| anyhow::anyhow!("hashing slots closed"))?;
         Ok(tokio::task::spawn_blocking(f).await?)
+    }
+}
+
+/// Work a request starts and does not wait for (mails sent after the answer): bounded, and
+/// given a grace period at shutdown so a stopping server does not silently drop a mail it
+/// already promised.
+pub struct Background {
+    tasks: std::sync::Mutex<tokio::task::JoinSet<()>>,
+    limit: usize,
+}
+
+impl Background {
+    /// At most `limit` tasks in flight; more are refused (the caller logs and drops them).
+    pub fn new(limit: usize) -> Background {
+        Background {
+            tasks: std::sync::Mutex::new(tokio::task::JoinSet::new()),
+            limit,
+        }
+    }
+
+    /// Run `task` in the background; false (and nothing runs) when `limit` tasks are in
+    /// flight already.
+    pub fn spawn<F>(&self, task: F) -> bool
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let Ok(mut tasks) = self.tasks.lock() else {
+            return false;
+        };
+        while tasks.try_join_next().is_some() {}
+        if tasks.len() >= self.limit {
+            return false;
+        }
+        tasks.spawn(task);
+        true
+    }
+
+    /// Tasks still running.
+    pub fn in_flight(&self) -> usize {
+        self.tasks.lock().map_or(0, |mut t| {
+            while t.try_join_next().is_some() {}
+            t.len()
+        })
+    }
+
+    /// Wait up to `grace` for the running tasks, then stop the rest; how many were stopped.
+    pub async fn drain(&self, grace: Duration) -> usize {
+        let mut tasks = match self.tasks.lock() {
+            Ok(mut t) => std::mem::take(&mut *t),
+            Err(_) => return 0,
+        };
+        let deadline = tokio::time::Instant::now() + grace;
+        while !tasks.is_empty() {
+            if tokio::time::timeout_at(deadline, tasks.join_next())
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        let left = tasks.len();
+        tasks.abort_all();
+        left
     }
 }
 
@@ -253,5 +318,29 @@ mod tests {
         assert_eq!(trim("/auth/"), None);
         assert_eq!(trim("/auth/realms/r/account/"), None);
         assert_eq!(trim("/"), None);
+    }
+}
+
+#[cfg(test)]
+mod background_tests {
+    use super::Background;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn bounded_and_drained_at_shutdown() {
+        let bg = Background::new(2);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        assert!(bg.spawn(async move {
+            let _ = rx.await;
+        }));
+        assert!(bg.spawn(async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }));
+        assert!(!bg.spawn(async {}), "the third is refused");
+        assert_eq!(bg.in_flight(), 2);
+        let _ = tx.send(());
+        // The first finishes within the grace period, the hour-long one is stopped.
+        assert_eq!(bg.drain(Duration::from_millis(200)).await, 1);
+        assert_eq!(bg.in_flight(), 0);
     }
 }

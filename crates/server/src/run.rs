@@ -252,6 +252,11 @@ async fn bind(host: &str, port: u16, what: &str) -> Result<TcpListener> {
         .with_context(|| format!("cannot listen on {addr} for {what} (is another server running?)"))
 }
 
+/// Mails sent after the answer that may be in flight at once.
+const BACKGROUND_LIMIT: usize = 256;
+/// How long a stopping server waits for them.
+const BACKGROUND_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// `start` / `start-dev`: serve until `stop` resolves, then shut down gracefully.
 pub async fn serve(
     settings: Settings,
@@ -288,6 +293,7 @@ pub async fn serve(
         metrics,
         started: started.clone(),
     };
+    let background = Arc::new(app::Background::new(BACKGROUND_LIMIT));
     let app = app::router(
         AppState {
             store: store.clone(),
@@ -306,6 +312,7 @@ pub async fn serve(
             blacklists: Arc::new(crate::password_blacklist::Blacklists::new(
                 settings.data_dir.join("password-blacklists"),
             )),
+            background: background.clone(),
         },
         AppOptions {
             relative_path: settings.http.relative_path.clone(),
@@ -377,6 +384,15 @@ pub async fn serve(
     let r = http_task.await;
     if let Some(t) = mgmt_task {
         let _ = t.await;
+    }
+    // Mails promised before the stop get a grace period.
+    let pending = background.in_flight();
+    if pending > 0 {
+        tracing::info!(pending, "waiting for mails being sent");
+        let dropped = background.drain(BACKGROUND_GRACE).await;
+        if dropped > 0 {
+            tracing::warn!(dropped, "stopped before these mails were sent");
+        }
     }
     store.close().await;
     tracing::info!("Portcullis stopped");

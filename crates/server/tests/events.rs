@@ -339,7 +339,7 @@ async fn journey(env: &Env) {
         .put(
             "/acme/events/config",
             &boss,
-            json!({"enabledEventTypes": ["REFRESH_TOKEN", "CLIENT_LOGIN_ERROR"]}),
+            json!({"enabledEventTypes": ["REFRESH_TOKEN", "INTROSPECT_TOKEN", "CLIENT_LOGIN_ERROR"]}),
         )
         .await;
     assert_eq!(g.status, 204);
@@ -367,10 +367,32 @@ async fn journey(env: &Env) {
     )
     .await;
     assert_eq!(status, 200);
+    let r = env
+        .http
+        .post(format!(
+            "{}/auth/realms/acme/protocol/openid-connect/token/introspect",
+            env.origin
+        ))
+        .form(&[
+            ("client_id", "web"),
+            ("client_secret", "web-secret"),
+            ("token", t2["access_token"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
     let g = env.get("/acme/events", &boss).await;
-    assert_eq!(types(&g.body), ["REFRESH_TOKEN"], "{}", g.body);
-    assert_eq!(g.body[0]["details"]["grant_type"], "refresh_token");
+    assert_eq!(
+        types(&g.body),
+        ["INTROSPECT_TOKEN", "REFRESH_TOKEN"],
+        "{}",
+        g.body
+    );
     assert_eq!(g.body[0]["userId"], alice.as_str());
+    assert_eq!(g.body[0]["clientId"], "web");
+    assert_eq!(g.body[1]["details"]["grant_type"], "refresh_token");
+    assert_eq!(g.body[1]["userId"], alice.as_str());
 
     // Events switched off: nothing more is stored.
     let g = env
@@ -387,7 +409,7 @@ async fn journey(env: &Env) {
     assert_eq!(status, 401);
     assert_eq!(
         types(&env.get("/acme/events", &boss).await.body),
-        ["REFRESH_TOKEN"]
+        ["INTROSPECT_TOKEN", "REFRESH_TOKEN"]
     );
 
     // The counters, whatever the store keeps.

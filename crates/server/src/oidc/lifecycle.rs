@@ -1298,12 +1298,17 @@ async fn reset_inner(
             let (s, realm) = (s.clone(), realm.clone());
             let issuer = fe.urls.issuer.clone();
             let (client_id, tab_id) = (p.client.client_id.clone(), p.tab_id.clone());
-            tokio::spawn(async move {
+            let bg = s.background.clone();
+            let realm_name = realm.name.clone();
+            let queued = bg.spawn(async move {
                 if let Err(e) = send_reset_mail(&s, &realm, &issuer, &u, &client_id, &tab_id).await
                 {
                     tracing::warn!(realm = %realm.name, error = %e, "password reset mail not sent");
                 }
             });
+            if !queued {
+                tracing::warn!(realm = %realm_name, "password reset mail not sent: too many mails in flight");
+            }
         }
         _ => tracing::debug!(realm = %realm.name, "password reset asked for no usable account"),
     }

@@ -209,6 +209,7 @@ fn cors_for(resp: &mut Response, headers: &HeaderMap, c: &portcullis_model::reco
 pub async fn introspect(
     State(s): State<AppState>,
     Path(realm): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -220,7 +221,7 @@ pub async fn introspect(
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    let _caller = match credentials::authenticate_client(&s, &realm, &headers, &params).await {
+    let caller = match credentials::authenticate_client(&s, &realm, &headers, &params).await {
         Ok(Ok(c)) => c,
         Ok(Err((e, basic))) => return http::oauth_error(&e, basic),
         Err(e) => return internal_any(e),
@@ -236,7 +237,20 @@ pub async fn introspect(
         Err(e) => return http::oauth_error(&e, false),
     };
     match introspect_inner(&s, &realm, &headers, token).await {
-        Ok(v) => http::json(StatusCode::OK, v),
+        Ok(v) => {
+            let ip = http::client_address(&s, &headers).or_else(|| Some(peer.ip().to_string()));
+            let mut event = Event::new(EventType::IntrospectToken)
+                .client(&caller.client.client_id)
+                .ip(ip.as_deref());
+            if let Some(sub) = v.get("sub").and_then(Value::as_str) {
+                event = event.user(sub);
+            }
+            if v.get("active") != Some(&Value::Bool(true)) {
+                event = event.error("invalid_token");
+            }
+            events::emit(&s, &realm, event).await;
+            http::json(StatusCode::OK, v)
+        }
         Err(e) => internal_any(e),
     }
 }
