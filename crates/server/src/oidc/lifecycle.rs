@@ -563,44 +563,48 @@ pub async fn check_new_password(
         }
     }
     if policy.history() > 0 {
-        let hashes = s
+        let mut hashes = s
             .store
             .password_hashes(&user.id, policy.history().saturating_sub(1))
             .await?;
-        for h in hashes.into_iter().take(policy.history()) {
-            let Ok(hash) = PasswordHash::from_keycloak(&h.secret_data, &h.credential_data) else {
-                continue;
-            };
-            let candidate = zeroize::Zeroizing::new(password.to_owned());
-            let same = s
-                .hashing
-                .run(move || hash.verify(&candidate))
-                .await
-                .context("password history check")?;
-            if same {
-                return Ok(Err(policy.history_violation()));
-            }
+        hashes.truncate(policy.history());
+        if matches_any(s, hashes, password).await? {
+            return Ok(Err(policy.history_violation()));
         }
     }
     if let Some(days) = policy.password_age_days() {
         let since =
             now_ms().saturating_sub(i64::try_from(days).unwrap_or(0).saturating_mul(86_400_000));
-        for h in s.store.password_hashes_since(&user.id, since).await? {
-            let Ok(hash) = PasswordHash::from_keycloak(&h.secret_data, &h.credential_data) else {
-                continue;
-            };
-            let candidate = zeroize::Zeroizing::new(password.to_owned());
-            let same = s
-                .hashing
-                .run(move || hash.verify(&candidate))
-                .await
-                .context("password age check")?;
-            if same {
-                return Ok(Err(policy.age_violation()));
-            }
+        let hashes = s.store.password_hashes_since(&user.id, since).await?;
+        if matches_any(s, hashes, password).await? {
+            return Ok(Err(policy.age_violation()));
         }
     }
     Ok(Ok(()))
+}
+
+/// Whether `password` is the one behind any of these stored hashes (each verified on the
+/// hashing slots; unreadable hashes are skipped).
+async fn matches_any(
+    s: &AppState,
+    hashes: Vec<portcullis_store::StoredHash>,
+    password: &str,
+) -> Result<bool> {
+    for h in hashes {
+        let Ok(hash) = PasswordHash::from_keycloak(&h.secret_data, &h.credential_data) else {
+            continue;
+        };
+        let candidate = zeroize::Zeroizing::new(password.to_owned());
+        let same = s
+            .hashing
+            .run(move || hash.verify(&candidate))
+            .await
+            .context("password reuse check")?;
+        if same {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Whether the realm's `forceExpiredPasswordChange` says the user's password must be changed
