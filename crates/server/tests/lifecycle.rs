@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 const CB: &str = "https://app.example/cb";
 const POLICY: &str = "length(8) and digits(1) and notUsername(undefined) and passwordHistory(2)";
 const EMAIL_SENT: &str = "You should receive an email shortly with further instructions.";
-const EXPIRED: &str = "Action expired. Please continue with login now.";
+const EXPIRED: &str =
+    "This link has expired or has already been used. If you still need it, request a new one.";
 const INVALID: &str = "The link is invalid. Please request a new one.";
 
 struct MailDev {

@@ -64,7 +64,10 @@ const INVALID_OTP: &str = "Invalid authenticator code.";
 
 const EXPIRED_LOGIN: &str = "Your login attempt timed out. Login will start from the beginning.";
 const NOT_SET_UP: &str = "Account is not fully set up. Contact your administrator.";
-pub const EXPIRED_ACTION: &str = "Action expired. Please continue with login now.";
+/// A mail link past its expiry or already used. Keycloak's "Action expired. Please continue
+/// with login now." names neither case nor the way forward.
+pub const EXPIRED_ACTION: &str =
+    "This link has expired or has already been used. If you still need it, request a new one.";
 pub const INVALID_LINK: &str = "The link is invalid. Please request a new one.";
 pub const EMAIL_SENT: &str = "You should receive an email shortly with further instructions.";
 pub const EMAIL_SEND_ERROR: &str = "Failed to send email, please try again later.";
