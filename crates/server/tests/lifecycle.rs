@@ -631,6 +631,75 @@ async fn reset_link_continues_the_login_of_the_same_browser() {
     assert_code(&p);
 }
 
+/// REC-1: a reset link is bound to the password it replaces. Found by the browser suite: an
+/// older, unused "forgot password" link still set a new password after a newer link (or an
+/// administrator) had changed it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_reset_link_dies_when_the_password_changes() {
+    let env = start();
+    let b = Browser::new();
+    for n in 1..=2 {
+        let form = form_of(&b, &env).await;
+        let p = b
+            .submit(&form, "kc-reset-password-form", &[("username", "alice")])
+            .await;
+        assert!(p.body.contains(EMAIL_SENT));
+        env.md.wait_for(&env.e.alice, n).await;
+    }
+    let links: Vec<String> = env
+        .md
+        .mails_to(&env.e.alice)
+        .await
+        .iter()
+        .map(link_in)
+        .collect();
+    assert_eq!(links.len(), 2);
+    // The newer link sets the password (in a browser of its own).
+    let other = Browser::new();
+    let form = other.get(&links[1]).await;
+    let p = other
+        .submit(
+            &form,
+            "kc-passwd-update-form",
+            &[
+                ("password-new", "alice-pw-2"),
+                ("password-confirm", "alice-pw-2"),
+            ],
+        )
+        .await;
+    assert!(
+        p.body.contains("Your account has been updated."),
+        "{}",
+        p.body
+    );
+    // The older one, never used, is refused and changes nothing.
+    let p = other.get(&links[0]).await;
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(p.body.contains(EXPIRED), "{}", p.body);
+    assert!(!p.body.contains("kc-passwd-update-form"));
+
+    // The same after an administrator sets the password.
+    let form = form_of(&b, &env).await;
+    b.submit(&form, "kc-reset-password-form", &[("username", "alice")])
+        .await;
+    let link = link_in(&env.md.wait_for(&env.e.alice, 3).await);
+    let token = env.admin_token("root", "root-pw-1").await;
+    let alice = env.user_id(&token, "alice").await;
+    let (s, v) = env
+        .admin(
+            "PUT",
+            &format!("/users/{alice}/reset-password"),
+            &token,
+            Some(json!({"type": "password", "value": "alice-pw-3", "temporary": false})),
+        )
+        .await;
+    assert_eq!(s, 204, "{v}");
+    let p = Browser::new().get(&link).await;
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(p.body.contains(EXPIRED), "{}", p.body);
+    assert_eq!(env.grant("alice", "alice-pw-3").await.0, 200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_account_gets_the_same_page_and_no_mail() {
     let env = start();

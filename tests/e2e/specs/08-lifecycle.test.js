@@ -264,6 +264,43 @@ test('lifecycle: forgot password, same answer for an unknown address, reset thro
   }
 });
 
+test('lifecycle: a reset link mailed before the password changed no longer works', async () => {
+  const username = `twice-${RUN}`;
+  const email = address(username);
+  await makeUser(username, 'twice-pass-1');
+  const b = await browser();
+  try {
+    const { page } = b;
+    const state = await openLogin(page);
+    // Two "forgot password" mails, one after the other.
+    for (const n of [1, 2]) {
+      await page.click('#kc-forgot-password');
+      await page.fill('#username', username);
+      await page.click('#kc-reset-password-form button[type=submit]');
+      await page.locator('#kc-form-login').waitFor();
+      await waitForMail(email, n);
+    }
+    const [first, second] = (await mailsTo(email)).map(mailLink);
+    assert.notEqual(first, second);
+    // The newer one sets the password.
+    await page.goto(second);
+    await page.fill('#password-new', 'twice-pass-2');
+    await page.fill('#password-confirm', 'twice-pass-2');
+    await page.click('#kc-passwd-update-form button[type=submit]');
+    await expectCode(page, state);
+    // The older one, never used, was made for the password that is gone: refused.
+    const resp = await page.goto(first);
+    assert.equal(resp.status(), 400);
+    assert.equal((await page.locator('#kc-error-message').textContent()).trim(),
+      'This link has expired or has already been used. If you still need it, request a new one.');
+    assert.equal(await page.locator('#kc-passwd-update-form').count(), 0);
+    await shot(page, '80-reset-older-link-refused');
+  } finally {
+    await b.close();
+  }
+  assert.equal((await passwordLogin(REALM, username, 'twice-pass-2')).status, 200);
+});
+
 /** A 6-digit code that the realm's window (one period either side) does not accept now. */
 function wrongCode(secret) {
   const near = new Set([-1, 0, 1].map((step) => totp(secret, { step })));

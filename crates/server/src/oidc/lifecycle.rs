@@ -487,6 +487,7 @@ async fn send_verify_mail(
         email: Some(email.to_owned()),
         actions: Vec::new(),
         redirect_uri: None,
+        password_stamp: None,
     };
     let key = action_token::issue(s, realm, &fe.urls.issuer, &token).await?;
     let link = action_token::link(
@@ -1208,6 +1209,7 @@ async fn send_reset_mail(
         email: None,
         actions: Vec::new(),
         redirect_uri: None,
+        password_stamp: Some(action_token::password_stamp(s, &u.id).await?),
     };
     let key = action_token::issue(s, realm, issuer, &token).await?;
     let link = action_token::link(issuer, &key, Some(client_id), Some(tab_id));
