@@ -169,10 +169,16 @@ test('lifecycle: register with a policy-checked password, verify the email, land
     let user = await userByName(REALM, `newbie-${RUN}`);
     assert.equal(user.emailVerified, false);
 
-    const mail = await waitForMail(email);
+    await waitForMail(email);
+    // "Re-send email" sends a second mail and stays on the page.
+    await page.click('#kc-verify-email-form button[type=submit]');
+    await page.locator('#kc-verify-email-form').waitFor();
+    assert.equal(await page.locator('.alert-error').count(), 0, 'no error after re-sending');
+    const mail = await waitForMail(email, 2);
     const link = checkMail(mail, email);
+    assert.notEqual(link, mailLink((await mailsTo(email))[0]), 'a new link');
     await shotMail(b, mail, '80-mail-verify-email');
-    // The link, opened in the same browser, finishes the login of this tab.
+    // The newest link, opened in the same browser, finishes the login of this tab.
     await page.goto(link);
     await expectCode(page, state);
     user = await userByName(REALM, `newbie-${RUN}`);
@@ -186,7 +192,7 @@ test('lifecycle: register with a policy-checked password, verify the email, land
 });
 
 test('lifecycle: forgot password, same answer for an unknown address, reset through the mail, link works once', async () => {
-  const username = `forgetful-${RUN}`;
+  const username = 'forgetful';
   const email = address(username);
   await makeUser(username, 'old-pass-1');
   const nobody = address('nobody');
@@ -265,7 +271,7 @@ test('lifecycle: forgot password, same answer for an unknown address, reset thro
 });
 
 test('lifecycle: a reset link mailed before the password changed no longer works', async () => {
-  const username = `twice-${RUN}`;
+  const username = 'twice';
   const email = address(username);
   await makeUser(username, 'twice-pass-1');
   const b = await browser();
@@ -311,7 +317,7 @@ function wrongCode(secret) {
 }
 
 test('lifecycle: an administrator asks for TOTP; set-up with a wrong then a right code; the next login asks for the code', async () => {
-  const username = `otp-${RUN}`;
+  const username = 'otp';
   const id = await makeUser(username, 'otp-pass-1');
   await apiSend('PUT', `/${REALM}/users/${id}`, { requiredActions: ['CONFIGURE_TOTP'] });
   assert.deepEqual((await api(`/${REALM}/users/${id}`)).requiredActions, ['CONFIGURE_TOTP']);
@@ -372,7 +378,7 @@ test('lifecycle: an administrator asks for TOTP; set-up with a wrong then a righ
 });
 
 test('lifecycle: execute-actions mail from an administrator: UPDATE_PASSWORD through the link, then a login with the new password', async () => {
-  const username = `exec-${RUN}`;
+  const username = 'exec';
   const email = address(username);
   const id = await makeUser(username, 'exec-pass-1');
   const q = new URLSearchParams({ client_id: CLIENT, redirect_uri: CB });
@@ -408,4 +414,42 @@ test('lifecycle: execute-actions mail from an administrator: UPDATE_PASSWORD thr
   } finally {
     await b.close();
   }
+});
+
+test('lifecycle: execute-actions mail without a redirect URI: profile then password, ending on the information page', async () => {
+  const username = 'exec2';
+  const email = address(username);
+  const id = await makeUser(username, 'exec2-pass-1');
+  await apiSend('PUT', `/${REALM}/users/${id}/execute-actions-email`, ['UPDATE_PASSWORD', 'UPDATE_PROFILE']);
+  const link = checkMail(await waitForMail(email), email);
+  const b = await browser();
+  try {
+    const { page } = b;
+    await page.goto(link);
+    // Keycloak's order: the password first, then the profile.
+    await page.locator('#kc-passwd-update-form').waitFor();
+    await page.fill('#password-new', 'exec2-pass-2');
+    await page.fill('#password-confirm', 'exec2-pass-2');
+    await page.click('#kc-passwd-update-form button[type=submit]');
+    await page.locator('#kc-update-profile-form').waitFor();
+    assert.equal(await page.inputValue('#email'), email);
+    await page.fill('#firstName', '');
+    await page.click('#kc-update-profile-form button[type=submit]');
+    await page.locator('#input-error').waitFor();
+    assert.equal(await alertText(page), 'Please specify first name.');
+    await shot(page, '80-execute-update-profile-error');
+    await page.fill('#firstName', 'Renamed');
+    await page.fill('#lastName', 'Person');
+    await page.click('#kc-update-profile-form button[type=submit]');
+    await page.locator('#kc-info-message').waitFor();
+    assert.equal((await page.locator('#kc-info-message').textContent()).trim(), 'Your account has been updated.');
+    await shot(page, '80-execute-done-info');
+  } finally {
+    await b.close();
+  }
+  const user = await api(`/${REALM}/users/${id}`);
+  assert.equal(user.firstName, 'Renamed');
+  assert.equal(user.lastName, 'Person');
+  assert.deepEqual(user.requiredActions, []);
+  assert.equal((await passwordLogin(REALM, username, 'exec2-pass-2')).status, 200);
 });
