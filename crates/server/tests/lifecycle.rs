@@ -1228,12 +1228,22 @@ async fn send_verify_email_link_verifies_and_redirects() {
 
 /// The current TOTP code for a base32 secret with Keycloak's default policy.
 fn otp_now(secret_b32: &str) -> String {
+    otp_at(secret_b32, 0)
+}
+
+/// The code `offset_ms` after the system time (where `Env::set_clock` puts the server).
+fn otp_at(secret_b32: &str, offset_ms: u64) -> String {
     let key = portcullis_model::totp::base32_decode(secret_b32).unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_secs();
-    portcullis_model::totp::totp(&portcullis_model::totp::OtpPolicy::default(), &key, now)
+        .as_millis() as u64
+        + offset_ms;
+    portcullis_model::totp::totp(
+        &portcullis_model::totp::OtpPolicy::default(),
+        &key,
+        now / 1000,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1309,34 +1319,57 @@ async fn configure_totp_then_the_login_asks_for_the_code() {
         .await;
     assert_eq!(wrong.status, 200);
     assert!(wrong.body.contains("Invalid authenticator code."));
+    let code = otp_now(&secret);
     let done = b
-        .submit(
-            &otp,
-            "kc-otp-login-form",
-            &[("otp", otp_now(&secret).as_str())],
-        )
+        .submit(&otp, "kc-otp-login-form", &[("otp", code.as_str())])
         .await;
     assert_code(&done);
-    // The password grant wants the code too.
+    // A code works once (otpPolicyCodeReusable false): another login cannot replay it.
+    let b = Browser::new();
+    let login = env.login_page(&b, "life").await;
+    let otp = b
+        .submit(
+            &login,
+            "kc-form-login",
+            &[("username", "alice"), ("password", "alice-pw-1")],
+        )
+        .await;
+    let replay = b
+        .submit(&otp, "kc-otp-login-form", &[("otp", code.as_str())])
+        .await;
+    assert!(
+        replay.body.contains("Invalid authenticator code."),
+        "{}",
+        replay.body
+    );
+    // The password grant wants the code too (two periods later on the server's clock).
     assert_eq!(env.grant("alice", "alice-pw-1").await.0, 401);
-    let r = reqwest::Client::new()
-        .post(format!(
-            "{}/protocol/openid-connect/token",
-            env.realm("life")
-        ))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", "web"),
-            ("client_secret", "web-secret"),
-            ("username", "alice"),
-            ("password", "alice-pw-1"),
-            ("totp", otp_now(&secret).as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+    env.set_clock(60_000);
+    let code = otp_at(&secret, 60_000);
+    let grant = |code: String| {
+        let url = format!("{}/protocol/openid-connect/token", env.realm("life"));
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .form(&[
+                    ("grant_type", "password"),
+                    ("client_id", "web"),
+                    ("client_secret", "web-secret"),
+                    ("username", "alice"),
+                    ("password", "alice-pw-1"),
+                    ("totp", code.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(grant(code.clone()).await, 200);
+    assert_eq!(grant(code).await, 401, "a code works once in the grant too");
     // A reset link continuing a login still asks for the code before the new password.
+    env.set_clock(120_000);
     let b = Browser::new();
     let form = form_of(&b, &env).await;
     b.submit(&form, "kc-reset-password-form", &[("username", "alice")])
@@ -1349,7 +1382,7 @@ async fn configure_totp_then_the_login_asks_for_the_code() {
         .submit(
             &p,
             "kc-otp-login-form",
-            &[("otp", otp_now(&secret).as_str())],
+            &[("otp", otp_at(&secret, 120_000).as_str())],
         )
         .await;
     assert!(p.body.contains("kc-passwd-update-form"), "{}", p.body);

@@ -316,7 +316,7 @@ function wrongCode(secret) {
   }
 }
 
-test('lifecycle: an administrator asks for TOTP; set-up with a wrong then a right code; the next login asks for the code', async () => {
+test('lifecycle: an administrator asks for TOTP; set-up with a wrong then a right code; the next login asks for the code, which works once', async () => {
   const username = 'otp';
   const id = await makeUser(username, 'otp-pass-1');
   await apiSend('PUT', `/${REALM}/users/${id}`, { requiredActions: ['CONFIGURE_TOTP'] });
@@ -369,7 +369,25 @@ test('lifecycle: an administrator asks for TOTP; set-up with a wrong then a righ
     await page.locator('#input-error').waitFor();
     assert.equal(await alertText(page), INVALID_OTP);
     await shot(page, '80-otp-wrong-code');
-    await page.fill('#otp', totp(secret));
+    const code = totp(secret);
+    await page.fill('#otp', code);
+    await page.click('#kc-otp-login-form button[type=submit]');
+    await expectCode(page, state);
+
+    // A code works once: after another logout, the same code is refused; the next one works.
+    await page.goto(`${BASE}/realms/${REALM}/protocol/openid-connect/logout`);
+    await page.click('#kc-logout');
+    await page.locator('h1', { hasText: 'You are logged out' }).waitFor();
+    state = await openLogin(page);
+    await submitLogin(page, username, 'otp-pass-1');
+    await page.locator('#kc-otp-login-form').waitFor();
+    await page.fill('#otp', code);
+    await page.click('#kc-otp-login-form button[type=submit]');
+    await page.locator('#input-error').waitFor();
+    assert.equal(await alertText(page), INVALID_OTP);
+    const next = totp(secret, { step: 1 });
+    assert.notEqual(next, code);
+    await page.fill('#otp', next);
     await page.click('#kc-otp-login-form button[type=submit]');
     await expectCode(page, state);
   } finally {

@@ -875,8 +875,15 @@ pub async fn otp_keys(s: &AppState, user_id: &str) -> Result<Vec<(OtpPolicy, Vec
         .collect())
 }
 
+/// Seconds since the epoch on the clock of security decisions (`crate::clock`), for codes.
+fn otp_clock_s() -> u64 {
+    u64::try_from(crate::clock::now_ms().div_euclid(1000)).unwrap_or(0)
+}
+
 /// Whether `code` is valid now for one of the user's TOTP credentials (with the realm's
-/// look-ahead window).
+/// look-ahead window). Unless the realm's `otpPolicyCodeReusable` says otherwise (Keycloak's
+/// default is false), a code works once: it is marked used, with the single-use marks of the
+/// mail links, until no window accepts it any more.
 pub async fn otp_valid(
     s: &AppState,
     realm: &RealmRecord,
@@ -884,14 +891,29 @@ pub async fn otp_valid(
     code: &str,
 ) -> Result<bool> {
     let window = otp_policy(realm).look_ahead;
-    let now = u64::try_from(now_s()).unwrap_or(0);
-    Ok(otp_keys(s, user_id).await?.into_iter().any(|(p, key)| {
-        let p = OtpPolicy {
-            look_ahead: window,
-            ..p
-        };
-        totp::verify(&p, &key, code, now)
-    }))
+    let now = otp_clock_s();
+    let Some(period) = otp_keys(s, user_id)
+        .await?
+        .into_iter()
+        .find_map(|(p, key)| {
+            let p = OtpPolicy {
+                look_ahead: window,
+                ..p
+            };
+            totp::verify(&p, &key, code, now).then_some(p.period)
+        })
+    else {
+        return Ok(false);
+    };
+    if realm.settings.otp_policy_code_reusable.unwrap_or(false) {
+        return Ok(true);
+    }
+    let lasts_ms = period
+        .saturating_mul(window.saturating_mul(2).saturating_add(1))
+        .saturating_mul(1000);
+    let until = crate::clock::now_ms().saturating_add(i64::try_from(lasts_ms).unwrap_or(i64::MAX));
+    let mark = sha256_b64(&format!("otp-used.{user_id}.{}", code.trim()));
+    Ok(s.store.use_action_token(&realm.id, &mark, until).await?)
 }
 
 fn otp_page(
@@ -1022,7 +1044,7 @@ async fn submit_totp(
     let policy = otp_policy(realm);
     let problem = if code.is_empty() {
         Some("Please specify authenticator code.")
-    } else if !totp::verify(&policy, &key, code, u64::try_from(now_s()).unwrap_or(0)) {
+    } else if !totp::verify(&policy, &key, code, otp_clock_s()) {
         Some(INVALID_OTP)
     } else {
         None
