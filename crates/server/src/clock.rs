@@ -1,4 +1,5 @@
-//! The clock of time-based security decisions (brute-force lockouts, password expiry).
+//! The clock of time-based security decisions (brute-force lockouts, password expiry, the
+//! expiry of the links in mails, one-time codes).
 //!
 //! Production reads the system clock and nothing else. Builds with debug assertions (the test
 //! and development builds) honour one test hook: when `PORTCULLIS_TEST_CLOCK_FILE` names a
@@ -7,7 +8,7 @@
 //! sleeping. The hook is compiled out of release builds (`cfg(debug_assertions)`): there, no
 //! request, option or variable can move the clock. See docs/adr/0018-brute-force-detection.md.
 
-/// Milliseconds since the epoch, as brute-force decisions see them.
+/// Milliseconds since the epoch, as brute-force and action-token expiry decisions see them.
 pub fn now_ms() -> i64 {
     crate::realms::now_ms().saturating_add(test_offset_ms())
 }
@@ -19,9 +20,7 @@ fn test_offset_ms() -> i64 {
     };
     static WARNED: std::sync::Once = std::sync::Once::new();
     WARNED.call_once(|| {
-        tracing::warn!(
-            "PORTCULLIS_TEST_CLOCK_FILE is set: the brute-force clock follows a test file"
-        );
+        tracing::warn!("PORTCULLIS_TEST_CLOCK_FILE is set: the security clock follows a test file");
     });
     std::fs::read_to_string(path)
         .ok()

@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 const CB: &str = "https://app.example/cb";
 const POLICY: &str = "length(8) and digits(1) and notUsername(undefined) and passwordHistory(2)";
 const EMAIL_SENT: &str = "You should receive an email shortly with further instructions.";
-const EXPIRED: &str = "Action expired. Please continue with login now.";
+const EXPIRED: &str =
+    "This link has expired or has already been used. If you still need it, request a new one.";
 const INVALID: &str = "The link is invalid. Please request a new one.";
 
 struct MailDev {
@@ -174,7 +175,7 @@ fn broken_realm_json() -> String {
 }
 
 struct Env {
-    _w: Workdir,
+    w: Workdir,
     server: Server,
     origin: String,
     md: MailDev,
@@ -203,10 +204,15 @@ fn start_with(extra: &[&str]) -> Env {
     );
     let mut args = vec!["start-dev", "--import-realm", "--http-relative-path=/auth"];
     args.extend_from_slice(extra);
-    let server = Server::start(w.path(), &args, &[]).expect("server starts");
+    // The controllable clock of debug builds (crates/server/src/clock.rs): link expiry is
+    // tested by moving it forward instead of sleeping.
+    w.write("clock", "0");
+    let clock = w.path().join("clock").display().to_string();
+    let server = Server::start(w.path(), &args, &[("PORTCULLIS_TEST_CLOCK_FILE", &clock)])
+        .expect("server starts");
     let origin = server.origin();
     Env {
-        _w: w,
+        w,
         server,
         origin,
         md,
@@ -279,6 +285,11 @@ fn href(page: &str, id: &str) -> String {
 }
 
 impl Env {
+    /// Move the server's security clock `offset_ms` ahead of the system time.
+    fn set_clock(&self, offset_ms: i64) {
+        self.w.write("clock", &offset_ms.to_string());
+    }
+
     fn realm(&self, name: &str) -> String {
         format!("{}/auth/realms/{name}", self.origin)
     }
@@ -630,6 +641,75 @@ async fn reset_link_continues_the_login_of_the_same_browser() {
     assert_code(&p);
 }
 
+/// REC-1: a reset link is bound to the password it replaces. Found by the browser suite: an
+/// older, unused "forgot password" link still set a new password after a newer link (or an
+/// administrator) had changed it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_reset_link_dies_when_the_password_changes() {
+    let env = start();
+    let b = Browser::new();
+    for n in 1..=2 {
+        let form = form_of(&b, &env).await;
+        let p = b
+            .submit(&form, "kc-reset-password-form", &[("username", "alice")])
+            .await;
+        assert!(p.body.contains(EMAIL_SENT));
+        env.md.wait_for(&env.e.alice, n).await;
+    }
+    let links: Vec<String> = env
+        .md
+        .mails_to(&env.e.alice)
+        .await
+        .iter()
+        .map(link_in)
+        .collect();
+    assert_eq!(links.len(), 2);
+    // The newer link sets the password (in a browser of its own).
+    let other = Browser::new();
+    let form = other.get(&links[1]).await;
+    let p = other
+        .submit(
+            &form,
+            "kc-passwd-update-form",
+            &[
+                ("password-new", "alice-pw-2"),
+                ("password-confirm", "alice-pw-2"),
+            ],
+        )
+        .await;
+    assert!(
+        p.body.contains("Your account has been updated."),
+        "{}",
+        p.body
+    );
+    // The older one, never used, is refused and changes nothing.
+    let p = other.get(&links[0]).await;
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(p.body.contains(EXPIRED), "{}", p.body);
+    assert!(!p.body.contains("kc-passwd-update-form"));
+
+    // The same after an administrator sets the password.
+    let form = form_of(&b, &env).await;
+    b.submit(&form, "kc-reset-password-form", &[("username", "alice")])
+        .await;
+    let link = link_in(&env.md.wait_for(&env.e.alice, 3).await);
+    let token = env.admin_token("root", "root-pw-1").await;
+    let alice = env.user_id(&token, "alice").await;
+    let (s, v) = env
+        .admin(
+            "PUT",
+            &format!("/users/{alice}/reset-password"),
+            &token,
+            Some(json!({"type": "password", "value": "alice-pw-3", "temporary": false})),
+        )
+        .await;
+    assert_eq!(s, 204, "{v}");
+    let p = Browser::new().get(&link).await;
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(p.body.contains(EXPIRED), "{}", p.body);
+    assert_eq!(env.grant("alice", "alice-pw-3").await.0, 200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_account_gets_the_same_page_and_no_mail() {
     let env = start();
@@ -676,8 +756,8 @@ async fn expired_and_forged_links_change_nothing() {
     assert!(p.body.contains(EMAIL_SENT));
     let to = env.md.wait_for(&env.e.carol, 1).await;
     let link = link_in(&to);
-    // Wait out the 1-second lifespan (the token's expiry has second granularity).
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Past the 1-second lifespan: the server's clock moves on (no sleep).
+    env.set_clock(5_000);
     let p = b.get(&link).await;
     assert_eq!(p.status, 400);
     assert!(p.body.contains(EXPIRED), "{}", p.body);
@@ -1148,12 +1228,22 @@ async fn send_verify_email_link_verifies_and_redirects() {
 
 /// The current TOTP code for a base32 secret with Keycloak's default policy.
 fn otp_now(secret_b32: &str) -> String {
+    otp_at(secret_b32, 0)
+}
+
+/// The code `offset_ms` after the system time (where `Env::set_clock` puts the server).
+fn otp_at(secret_b32: &str, offset_ms: u64) -> String {
     let key = portcullis_model::totp::base32_decode(secret_b32).unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_secs();
-    portcullis_model::totp::totp(&portcullis_model::totp::OtpPolicy::default(), &key, now)
+        .as_millis() as u64
+        + offset_ms;
+    portcullis_model::totp::totp(
+        &portcullis_model::totp::OtpPolicy::default(),
+        &key,
+        now / 1000,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1229,34 +1319,57 @@ async fn configure_totp_then_the_login_asks_for_the_code() {
         .await;
     assert_eq!(wrong.status, 200);
     assert!(wrong.body.contains("Invalid authenticator code."));
+    let code = otp_now(&secret);
     let done = b
-        .submit(
-            &otp,
-            "kc-otp-login-form",
-            &[("otp", otp_now(&secret).as_str())],
-        )
+        .submit(&otp, "kc-otp-login-form", &[("otp", code.as_str())])
         .await;
     assert_code(&done);
-    // The password grant wants the code too.
+    // A code works once (otpPolicyCodeReusable false): another login cannot replay it.
+    let b = Browser::new();
+    let login = env.login_page(&b, "life").await;
+    let otp = b
+        .submit(
+            &login,
+            "kc-form-login",
+            &[("username", "alice"), ("password", "alice-pw-1")],
+        )
+        .await;
+    let replay = b
+        .submit(&otp, "kc-otp-login-form", &[("otp", code.as_str())])
+        .await;
+    assert!(
+        replay.body.contains("Invalid authenticator code."),
+        "{}",
+        replay.body
+    );
+    // The password grant wants the code too (two periods later on the server's clock).
     assert_eq!(env.grant("alice", "alice-pw-1").await.0, 401);
-    let r = reqwest::Client::new()
-        .post(format!(
-            "{}/protocol/openid-connect/token",
-            env.realm("life")
-        ))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", "web"),
-            ("client_secret", "web-secret"),
-            ("username", "alice"),
-            ("password", "alice-pw-1"),
-            ("totp", otp_now(&secret).as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+    env.set_clock(60_000);
+    let code = otp_at(&secret, 60_000);
+    let grant = |code: String| {
+        let url = format!("{}/protocol/openid-connect/token", env.realm("life"));
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .form(&[
+                    ("grant_type", "password"),
+                    ("client_id", "web"),
+                    ("client_secret", "web-secret"),
+                    ("username", "alice"),
+                    ("password", "alice-pw-1"),
+                    ("totp", code.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(grant(code.clone()).await, 200);
+    assert_eq!(grant(code).await, 401, "a code works once in the grant too");
     // A reset link continuing a login still asks for the code before the new password.
+    env.set_clock(120_000);
     let b = Browser::new();
     let form = form_of(&b, &env).await;
     b.submit(&form, "kc-reset-password-form", &[("username", "alice")])
@@ -1269,7 +1382,7 @@ async fn configure_totp_then_the_login_asks_for_the_code() {
         .submit(
             &p,
             "kc-otp-login-form",
-            &[("otp", otp_now(&secret).as_str())],
+            &[("otp", otp_at(&secret, 120_000).as_str())],
         )
         .await;
     assert!(p.body.contains("kc-passwd-update-form"), "{}", p.body);

@@ -226,6 +226,7 @@ async fn send_link(
         email: verify.then(|| email.clone()),
         actions: actions.clone(),
         redirect_uri,
+        password_stamp: None,
     };
     let key = action_token::issue(s, &c.realm, &issuer, &token)
         .await

@@ -12,7 +12,7 @@
 //! `actionTokenGeneratedByUserLifespan.<typ>` / `actionTokenGeneratedByAdminLifespan.<typ>`.
 
 use crate::app::AppState;
-use crate::oidc::http::now_s;
+use crate::oidc::http::{now_s, sha256_b64};
 use anyhow::{Context as _, Result};
 use portcullis_model::records::RealmRecord;
 use portcullis_oidc::jose::{self, Algorithm, JwtError};
@@ -39,6 +39,8 @@ pub struct ActionToken {
     pub actions: Vec<String>,
     /// `execute-actions`: where to go afterwards (validated when the token was made).
     pub redirect_uri: Option<String>,
+    /// `reset-credentials`: the user's [`password_stamp`] when the link was made.
+    pub password_stamp: Option<String>,
 }
 
 /// The outcome of reading a link's key.
@@ -49,6 +51,22 @@ pub enum Checked {
     Expired,
     /// Not ours, altered, of another realm or kind, or malformed.
     Invalid,
+}
+
+/// A digest of the user's password credential (its id and creation time, which every password
+/// change renews; no secret): what binds a `reset-credentials` link to the password it
+/// replaces.
+pub async fn password_stamp(s: &AppState, user_id: &str) -> Result<String> {
+    let mut ids: Vec<String> = s
+        .store
+        .credentials(user_id)
+        .await?
+        .into_iter()
+        .filter(|c| c.type_ == "password")
+        .map(|c| format!("{}.{}", c.id, c.created_date))
+        .collect();
+    ids.sort();
+    Ok(sha256_b64(&format!("password-stamp.{}", ids.join(","))))
 }
 
 /// The lifespan in seconds of a token of `typ`, made by the user or by an administrator.
@@ -113,11 +131,15 @@ pub async fn issue(
     if let Some(r) = &t.redirect_uri {
         claims["reduri"] = json!(r);
     }
+    if let Some(p) = &t.password_stamp {
+        claims["cst"] = json!(p);
+    }
     Ok(signer.sign_jwt("JWT", &claims, s.keys.rng())?)
 }
 
-/// Read a link's key: signature (HS512 only), issuer, audience and type first, expiry last,
-/// so an expired token is reported as such only when it is genuine.
+/// Read a link's key: signature (HS512 only), issuer, audience and type first, then expiry, so
+/// an expired token is reported as such only when it is genuine. A `reset-credentials` token
+/// made for a password that has changed since counts as expired.
 pub async fn verify(s: &AppState, realm: &RealmRecord, issuer: &str, key: &str) -> Result<Checked> {
     let keys = s.keys.get(&s.store, realm).await?;
     let Ok(v) = keys.verifier.verify(key, &[Algorithm::HS512]) else {
@@ -130,7 +152,8 @@ pub async fn verify(s: &AppState, realm: &RealmRecord, issuer: &str, key: &str) 
     {
         return Ok(Checked::Invalid);
     }
-    match jose::check_times(c, now_s(), 0) {
+    // The expiry follows the clock of security decisions (a test build's controllable clock).
+    match jose::check_times(c, crate::clock::now_ms().div_euclid(1000), 0) {
         Ok(()) => {}
         Err(JwtError::Expired) => return Ok(Checked::Expired),
         Err(_) => return Ok(Checked::Invalid),
@@ -156,6 +179,10 @@ pub async fn verify(s: &AppState, realm: &RealmRecord, issuer: &str, key: &str) 
         }
         Some(_) => return Ok(Checked::Invalid),
     };
+    let stamp = text("cst");
+    if typ == RESET_CREDENTIALS && stamp.as_deref() != Some(&password_stamp(s, &sub).await?) {
+        return Ok(Checked::Expired);
+    }
     Ok(Checked::Valid(ActionToken {
         jti,
         typ,
@@ -165,6 +192,7 @@ pub async fn verify(s: &AppState, realm: &RealmRecord, issuer: &str, key: &str) 
         email: text("eml"),
         actions,
         redirect_uri: text("reduri"),
+        password_stamp: stamp,
     }))
 }
 

@@ -66,7 +66,10 @@ const INVALID_OTP: &str = "Invalid authenticator code.";
 
 const EXPIRED_LOGIN: &str = "Your login attempt timed out. Login will start from the beginning.";
 const NOT_SET_UP: &str = "Account is not fully set up. Contact your administrator.";
-pub const EXPIRED_ACTION: &str = "Action expired. Please continue with login now.";
+/// A mail link past its expiry or already used. Keycloak's "Action expired. Please continue
+/// with login now." names neither case nor the way forward.
+pub const EXPIRED_ACTION: &str =
+    "This link has expired or has already been used. If you still need it, request a new one.";
 pub const INVALID_LINK: &str = "The link is invalid. Please request a new one.";
 pub const EMAIL_SENT: &str = "You should receive an email shortly with further instructions.";
 pub const EMAIL_SEND_ERROR: &str = "Failed to send email, please try again later.";
@@ -505,6 +508,7 @@ async fn send_verify_mail(
         email: Some(email.to_owned()),
         actions: Vec::new(),
         redirect_uri: None,
+        password_stamp: None,
     };
     let key = action_token::issue(s, realm, &fe.urls.issuer, &token).await?;
     let link = action_token::link(
@@ -970,8 +974,15 @@ pub async fn otp_keys(s: &AppState, user_id: &str) -> Result<Vec<(OtpPolicy, Vec
         .collect())
 }
 
+/// Seconds since the epoch on the clock of security decisions (`crate::clock`), for codes.
+fn otp_clock_s() -> u64 {
+    u64::try_from(crate::clock::now_ms().div_euclid(1000)).unwrap_or(0)
+}
+
 /// Whether `code` is valid now for one of the user's TOTP credentials (with the realm's
-/// look-ahead window).
+/// look-ahead window). Unless the realm's `otpPolicyCodeReusable` says otherwise (Keycloak's
+/// default is false), a code works once: it is marked used, with the single-use marks of the
+/// mail links, until no window accepts it any more.
 pub async fn otp_valid(
     s: &AppState,
     realm: &RealmRecord,
@@ -979,14 +990,29 @@ pub async fn otp_valid(
     code: &str,
 ) -> Result<bool> {
     let window = otp_policy(realm).look_ahead;
-    let now = u64::try_from(now_s()).unwrap_or(0);
-    Ok(otp_keys(s, user_id).await?.into_iter().any(|(p, key)| {
-        let p = OtpPolicy {
-            look_ahead: window,
-            ..p
-        };
-        totp::verify(&p, &key, code, now)
-    }))
+    let now = otp_clock_s();
+    let Some(period) = otp_keys(s, user_id)
+        .await?
+        .into_iter()
+        .find_map(|(p, key)| {
+            let p = OtpPolicy {
+                look_ahead: window,
+                ..p
+            };
+            totp::verify(&p, &key, code, now).then_some(p.period)
+        })
+    else {
+        return Ok(false);
+    };
+    if realm.settings.otp_policy_code_reusable.unwrap_or(false) {
+        return Ok(true);
+    }
+    let lasts_ms = period
+        .saturating_mul(window.saturating_mul(2).saturating_add(1))
+        .saturating_mul(1000);
+    let until = crate::clock::now_ms().saturating_add(i64::try_from(lasts_ms).unwrap_or(i64::MAX));
+    let mark = sha256_b64(&format!("otp-used.{user_id}.{}", code.trim()));
+    Ok(s.store.use_action_token(&realm.id, &mark, until).await?)
 }
 
 fn otp_page(
@@ -1133,7 +1159,7 @@ async fn submit_totp(
     let policy = otp_policy(realm);
     let problem = if code.is_empty() {
         Some("Please specify authenticator code.")
-    } else if !totp::verify(&policy, &key, code, u64::try_from(now_s()).unwrap_or(0)) {
+    } else if !totp::verify(&policy, &key, code, otp_clock_s()) {
         Some(INVALID_OTP)
     } else {
         None
@@ -1349,6 +1375,7 @@ async fn send_reset_mail(
         email: None,
         actions: Vec::new(),
         redirect_uri: None,
+        password_stamp: Some(action_token::password_stamp(s, &u.id).await?),
     };
     let key = action_token::issue(s, realm, issuer, &token).await?;
     let link = action_token::link(issuer, &key, Some(client_id), Some(tab_id));
