@@ -1319,7 +1319,22 @@ async fn configure_totp_then_the_login_asks_for_the_code() {
         .await;
     assert_eq!(wrong.status, 200);
     assert!(wrong.body.contains("Invalid authenticator code."));
-    let code = otp_now(&secret);
+    // The code that proved the set-up is spent: it does not pass the login step.
+    let spent = b
+        .submit(
+            &otp,
+            "kc-otp-login-form",
+            &[("otp", otp_now(&secret).as_str())],
+        )
+        .await;
+    assert!(
+        spent.body.contains("Invalid authenticator code."),
+        "{}",
+        spent.body
+    );
+    // One period later on the server's clock, the next code works.
+    env.set_clock(30_000);
+    let code = otp_at(&secret, 30_000);
     let done = b
         .submit(&otp, "kc-otp-login-form", &[("otp", code.as_str())])
         .await;

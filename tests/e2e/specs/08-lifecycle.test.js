@@ -307,6 +307,14 @@ test('lifecycle: a reset link mailed before the password changed no longer works
   assert.equal((await passwordLogin(REALM, username, 'twice-pass-2')).status, 200);
 });
 
+/** A code the realm's window (one period either side) accepts now and that is not in `spent`
+ * (each code works once; the one that proved the set-up is spent too). */
+function unspentCode(secret, spent) {
+  const code = [0, 1, -1].map((step) => totp(secret, { step })).find((c) => !spent.includes(c));
+  assert.ok(code, 'a code of the window is still unspent');
+  return code;
+}
+
 /** A 6-digit code that the realm's window (one period either side) does not accept now. */
 function wrongCode(secret) {
   const near = new Set([-1, 0, 1].map((step) => totp(secret, { step })));
@@ -316,7 +324,7 @@ function wrongCode(secret) {
   }
 }
 
-test('lifecycle: an administrator asks for TOTP; set-up with a wrong then a right code; the next login asks for the code, which works once', async () => {
+test('lifecycle: an administrator asks for TOTP; set-up with a wrong then a right code (then spent); the next login asks for the code, which works once', async () => {
   const username = 'otp';
   const id = await makeUser(username, 'otp-pass-1');
   await apiSend('PUT', `/${REALM}/users/${id}`, { requiredActions: ['CONFIGURE_TOTP'] });
@@ -341,7 +349,8 @@ test('lifecycle: an administrator asks for TOTP; set-up with a wrong then a righ
     // The same secret is offered again.
     assert.equal((await page.locator('#kc-totp-secret-key').textContent()).replace(/\s+/g, ''), secret);
     await shot(page, '80-totp-setup-wrong-code');
-    await page.fill('#totp', totp(secret));
+    const setupCode = totp(secret);
+    await page.fill('#totp', setupCode);
     await page.fill('#userLabel', 'Test phone');
     await page.click('#kc-totp-settings-form button[type=submit]');
     await expectCode(page, state);
@@ -369,7 +378,12 @@ test('lifecycle: an administrator asks for TOTP; set-up with a wrong then a righ
     await page.locator('#input-error').waitFor();
     assert.equal(await alertText(page), INVALID_OTP);
     await shot(page, '80-otp-wrong-code');
-    const code = totp(secret);
+    // The set-up code is spent; another code of the window works.
+    await page.fill('#otp', setupCode);
+    await page.click('#kc-otp-login-form button[type=submit]');
+    await page.locator('#input-error').waitFor();
+    assert.equal(await alertText(page), INVALID_OTP);
+    const code = unspentCode(secret, [setupCode]);
     await page.fill('#otp', code);
     await page.click('#kc-otp-login-form button[type=submit]');
     await expectCode(page, state);
@@ -385,7 +399,7 @@ test('lifecycle: an administrator asks for TOTP; set-up with a wrong then a righ
     await page.click('#kc-otp-login-form button[type=submit]');
     await page.locator('#input-error').waitFor();
     assert.equal(await alertText(page), INVALID_OTP);
-    const next = totp(secret, { step: 1 });
+    const next = unspentCode(secret, [setupCode, code]);
     assert.notEqual(next, code);
     await page.fill('#otp', next);
     await page.click('#kc-otp-login-form button[type=submit]');

@@ -1004,9 +1004,22 @@ pub async fn otp_valid(
     else {
         return Ok(false);
     };
+    spend_otp_code(s, realm, user_id, code, period).await
+}
+
+/// Spend an accepted code: true the first time, false when it was used already (unless the
+/// realm's `otpPolicyCodeReusable`). The mark lasts as long as any window accepts the code.
+async fn spend_otp_code(
+    s: &AppState,
+    realm: &RealmRecord,
+    user_id: &str,
+    code: &str,
+    period: u64,
+) -> Result<bool> {
     if realm.settings.otp_policy_code_reusable.unwrap_or(false) {
         return Ok(true);
     }
+    let window = otp_policy(realm).look_ahead;
     let lasts_ms = period
         .saturating_mul(window.saturating_mul(2).saturating_add(1))
         .saturating_mul(1000);
@@ -1175,6 +1188,8 @@ async fn submit_totp(
             Some(message),
         ));
     }
+    // The code that proved the set-up is spent: it cannot also pass the next login's step.
+    spend_otp_code(s, realm, &user.id, code, policy.period).await?;
     let (secret_data, credential_data) = totp::credential_json(&policy, &key);
     let cred = CredentialRecord {
         id: new_id(),
