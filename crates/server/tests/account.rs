@@ -10,7 +10,7 @@ mod common;
 #[path = "support/admin_env.rs"]
 mod support;
 
-use common::{html_attr, html_form, html_unescape};
+use common::{html_attr, html_form};
 use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 use support::{Env, start};
@@ -130,9 +130,8 @@ async fn sign_in(
     r.text().await.unwrap()
 }
 
-/// An access token of `account-console`-like audience: the password grant on `admin-cli` does
-/// not name `account`, so use the console's own client through the password grant when the
-/// realm allows it; here the test enables direct grants on `account-console`.
+/// A token response of `account-console` (password grant, which [`allow_direct_grants`]
+/// enables), each call a new SSO session.
 async fn api_token(env: &Env, user: &str, pw: &str) -> (u16, Value) {
     env.login("acme", "account-console", user, pw).await
 }
@@ -759,7 +758,6 @@ async fn rights_and_username_editing() {
     let tag = &page[tag_start..at + page[at..].find('>').unwrap()];
     assert_eq!(html_attr(tag, "name").as_deref(), Some("username"), "{tag}");
     assert!(!tag.contains("readonly"));
-    let _ = html_unescape("");
 
     // Password change with "sign out other devices" ends the API session.
     let csrf = csrf_of(&page);

@@ -120,9 +120,7 @@ impl FromRequestParts<AccountConsole> for Account {
         let realm = params.get("realm").cloned().unwrap_or_default();
         let rp = c.relying_party(&realm);
         let https = rp.https(&c.app, &parts.headers);
-        if let Err(resp) = crate::app::enabled_realm(&c.app, &realm).await {
-            return Err(resp);
-        }
+        crate::app::enabled_realm(&c.app, &realm).await?;
         let found = http::read_cookie(&parts.headers, SESSION_COOKIE).and_then(|v| {
             let key = sha256_b64(&v);
             c.sessions

@@ -1648,3 +1648,43 @@ async fn action_token_inner(
     fe.set_cookie(&mut resp, AUTH_SESSION_COOKIE, &root, None);
     Ok(resp)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totp_setup_checks_secret_and_code() {
+        let policy = OtpPolicy::from_settings(None, None, None, None);
+        let key = vec![7u8; 20];
+        let secret = totp::base32(&key);
+        let now = 1_700_000_000;
+        let good = totp::totp(&policy, &key, now);
+        assert_eq!(
+            check_totp_setup(&policy, &secret, &good, now),
+            TotpSetupCheck::Accepted(key.clone())
+        );
+        assert_eq!(
+            check_totp_setup(&policy, &secret, " ", now),
+            TotpSetupCheck::Refused(key.clone(), "Please specify authenticator code.")
+        );
+        let wrong = if good == "000000" { "111111" } else { "000000" };
+        assert_eq!(
+            check_totp_setup(&policy, &secret, wrong, now),
+            TotpSetupCheck::Refused(key, INVALID_OTP)
+        );
+        assert_eq!(
+            check_totp_setup(&policy, "not base32!", &good, now),
+            TotpSetupCheck::BadSecret
+        );
+        assert_eq!(
+            check_totp_setup(&policy, &totp::base32(&[1u8; 4]), &good, now),
+            TotpSetupCheck::BadSecret,
+            "too short a key"
+        );
+        let cred = otp_credential("u", &policy, &[7u8; 20], "  Phone  ");
+        assert_eq!(cred.user_label.as_deref(), Some("Phone"));
+        assert_eq!(cred.type_, "otp");
+        assert!(otp_credential("u", &policy, &[7u8; 20], " ").user_label.is_none());
+    }
+}
