@@ -408,7 +408,7 @@ pub async fn device_activity(a: Account) -> Response {
             .into_iter()
             .flatten()
             .map(|s| {
-                let secs = |k: &str| time_ms(s[k].as_i64().unwrap_or(0).saturating_mul(1000));
+                let secs = |k: &str| minutes(s[k].as_i64().unwrap_or(0));
                 json!({
                     "id": s["id"],
                     "ip": s["ipAddress"],
@@ -430,6 +430,12 @@ pub async fn device_activity(a: Account) -> Response {
         ))
     };
     run.await.unwrap_or_else(|r| r)
+}
+
+/// A time in seconds as `YYYY-MM-DD HH:MM` (UTC, said by the column header).
+fn minutes(secs: i64) -> String {
+    let full = time_ms(secs.saturating_mul(1000));
+    full.get(..16).map_or(full.clone(), str::to_owned)
 }
 
 /// POST `.../account-security/device-activity`: sign out one session (`session`) or all the
@@ -543,6 +549,11 @@ pub async fn applications(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_times_to_the_minute() {
+        assert_eq!(minutes(1_700_000_000), "2023-11-14 22:13");
+    }
 
     #[test]
     fn built_in_names_and_links() {

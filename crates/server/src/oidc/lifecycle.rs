@@ -1685,6 +1685,10 @@ mod tests {
         let cred = otp_credential("u", &policy, &[7u8; 20], "  Phone  ");
         assert_eq!(cred.user_label.as_deref(), Some("Phone"));
         assert_eq!(cred.type_, "otp");
-        assert!(otp_credential("u", &policy, &[7u8; 20], " ").user_label.is_none());
+        assert!(
+            otp_credential("u", &policy, &[7u8; 20], " ")
+                .user_label
+                .is_none()
+        );
     }
 }
