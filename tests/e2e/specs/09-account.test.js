@@ -140,7 +140,8 @@ test('account: the profile is edited; a bad email is refused with the message', 
   await page.fill('#email', 'not-an-email@');
   await page.evaluate(() => { document.querySelector('#email').type = 'text'; });
   await page.click('#save-profile');
-  assert.equal(await flash(page), 'Invalid email address.');
+  assert.equal((await page.locator('#profile-error').textContent()).trim(), 'Invalid email address.');
+  assert.equal(await page.inputValue('#email'), 'not-an-email@', 'the value typed stays');
   await shot(page, '90-account-personal-info-error');
   await page.fill('#firstName', 'Augusta Ada');
   await page.fill('#email', `${USERNAME}@example.org`);

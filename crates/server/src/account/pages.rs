@@ -162,12 +162,26 @@ pub async fn personal_info(
             Ok(a) => a,
             Err(r) => return r,
         };
-    personal_info_page(&a).await.unwrap_or_else(|r| r)
+    personal_info_page(&a, None).await.unwrap_or_else(|r| r)
 }
 
-async fn personal_info_page(a: &Account) -> Result<Response, Response> {
+/// The Personal info page; after a refused update, the values typed and the message (shown
+/// in place, nothing saved).
+async fn personal_info_page(
+    a: &Account,
+    refused: Option<(&Value, &str)>,
+) -> Result<Response, Response> {
     let rights = a.rights().await?;
-    let user = a.get("/").await?;
+    let mut user = a.get("/").await?;
+    let mut message = None;
+    if let Some((typed, m)) = refused {
+        for k in ["username", "email", "firstName", "lastName"] {
+            if let Some(v) = typed.get(k) {
+                user[k] = v.clone();
+            }
+        }
+        message = Some(m);
+    }
     let realm = crate::app::enabled_realm(&a.console.app, &a.realm)
         .await
         .map_err(|_| a.error_page(StatusCode::NOT_FOUND, "Realm not found."))?;
@@ -179,6 +193,7 @@ async fn personal_info_page(a: &Account) -> Result<Response, Response> {
             "user": user,
             "edit_username": super::rest::username_editable(&realm),
             "email_as_username": realm.settings.registration_email_as_username.unwrap_or(false),
+            "message": message,
         }),
     ))
 }
@@ -197,8 +212,11 @@ pub async fn save_personal_info(a: Account, headers: HeaderMap, body: Bytes) -> 
     if let Ok(Some(u)) = form.one("username") {
         input["username"] = json!(u);
     }
-    match a.write(Method::POST, "/", Some(input)).await {
-        Ok(outcome) => a.after(outcome.map(|_| ()), "Your account has been updated.", "/"),
+    match a.write(Method::POST, "/", Some(input.clone())).await {
+        Ok(Ok(_)) => a.after(Ok(()), "Your account has been updated.", "/"),
+        Ok(Err(m)) => personal_info_page(&a, Some((&input, &m)))
+            .await
+            .unwrap_or_else(|r| r),
         Err(r) if r.status() == StatusCode::FORBIDDEN => a.read_only(),
         Err(r) => r,
     }
