@@ -722,6 +722,32 @@ async fn rights_and_username_editing() {
     let page = sign_in(&env, &viewer, ("viewer", "viewer-pw1"), None).await;
     assert!(page.contains("id=\"read-only\""), "{page}");
     assert!(!page.contains("save-profile"));
+    let r = viewer
+        .get(account(&env, "/applications"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        403,
+        "applications need view-applications or manage-account"
+    );
+    assert!(r.text().await.unwrap().contains("view-applications"));
+    let r = viewer
+        .get(account(&env, "/account-security/password"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "no password form without manage-account");
+    let page = viewer
+        .get(account(&env, "/account-security/device-activity"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Current session") && !page.contains("sign-out-others"));
 
     // editUsernameAllowed: alice renames herself through the API; a taken name is refused.
     let (s, body) = api_token(&env, "alice", "alice-pw1").await;

@@ -539,6 +539,12 @@ pub async fn applications(
         };
     let run = async {
         let rights = a.rights().await?;
+        if !rights.allows(super::rest::Need::ViewApplications) {
+            return Err(a.error_page(
+                StatusCode::FORBIDDEN,
+                "Your account may not list its applications (the “view-applications” or “manage-account” role of the “account” client is missing).",
+            ));
+        }
         let apps = a.get("/applications").await?;
         let rows: Vec<Value> = apps
             .as_array()
