@@ -799,3 +799,49 @@ async fn rights_and_username_editing() {
         .unwrap();
     assert_eq!(r.status(), 200, "this session stays");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_current_passwords_count_as_login_failures() {
+    let mut realm: Value = serde_json::from_str(&realm_json(false)).unwrap();
+    realm["bruteForceProtected"] = json!(true);
+    realm["failureFactor"] = json!(2);
+    realm["permanentLockout"] = json!(false);
+    realm["waitIncrementSeconds"] = json!(600);
+    realm["maxFailureWaitSeconds"] = json!(900);
+    let env = start(&realm.to_string());
+    allow_direct_grants(&env).await;
+    let (s, body) = api_token(&env, "alice", "alice-pw1").await;
+    assert_eq!(s, 200, "{body}");
+    let t = body["access_token"].as_str().unwrap();
+    let change = |current: &str| json!({"currentPassword": current, "newPassword": "other-pw9", "confirmation": "other-pw9"});
+    for _ in 0..2 {
+        let (s, err) = api(
+            &env,
+            "POST",
+            "/credentials/password",
+            Some(t),
+            Some(change("nope-pw0")),
+        )
+        .await;
+        assert_eq!(s, 400);
+        assert_eq!(err["errorMessage"], "Invalid existing password.");
+    }
+    // Locked now: even the right current password is refused, and so is the login.
+    let (s, err) = api(
+        &env,
+        "POST",
+        "/credentials/password",
+        Some(t),
+        Some(change("alice-pw1")),
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert_eq!(err["errorMessage"], "Invalid existing password.");
+    let (s, _) = env
+        .login("acme", "account-console", "alice", "alice-pw1")
+        .await;
+    assert_eq!(
+        s, 401,
+        "the account console's failures locked the login too"
+    );
+}

@@ -17,6 +17,7 @@
 use crate::admin::http::{self, Answer};
 use crate::app::{AppState, enabled_realm};
 use crate::error::{internal, internal_any};
+use crate::oidc::credentials::PasswordCheck;
 use crate::oidc::http::{now_ms, now_s};
 use crate::oidc::{issue, lifecycle, logout};
 use anyhow::Result;
@@ -707,7 +708,7 @@ pub struct PasswordInput {
 }
 
 /// Change the caller's password (an `UPDATE_PASSWORD` event): the current password must be
-/// right, the new one must pass the realm's policy and history; the other sessions end when
+/// right (checked like a login, with brute-force detection), the new one must pass the realm's policy and history; the other sessions end when
 /// asked. The message for the user when refused.
 pub async fn change_password(
     s: &AppState,
@@ -721,7 +722,18 @@ pub async fn change_password(
     if current.is_empty() {
         return Ok(Err("Please specify password.".into()));
     }
-    if !crate::oidc::credentials::password_matches(s, Some(&c.user), current).await? {
+    // The login's check, brute-force detection included (BF-2): wrong current passwords count
+    // as failures, and a locked account's right password is refused like a wrong one.
+    let ip = crate::oidc::http::client_address(s, headers);
+    let checked = crate::oidc::brute_force::check_password(
+        s,
+        &c.realm,
+        &c.user.username,
+        current,
+        ip.as_deref(),
+    )
+    .await?;
+    if !matches!(&checked, PasswordCheck::Valid(u) if u.id == c.user.id) {
         return Ok(Err("Invalid existing password.".into()));
     }
     if let Some(problem) = lifecycle::password_problem(new, confirm) {

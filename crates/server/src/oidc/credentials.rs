@@ -143,8 +143,7 @@ pub async fn check_password(
 }
 
 /// Whether `password` is `user`'s password (no user, a service account or no password cost
-/// the same hashing time, UI-3); the hash runs off the async threads. The account console
-/// asks this for the current password.
+/// the same hashing time, UI-3); the hash runs off the async threads.
 pub async fn password_matches(
     state: &AppState,
     user: Option<&UserRecord>,
