@@ -845,3 +845,34 @@ async fn wrong_current_passwords_count_as_login_failures() {
         "the account console's failures locked the login too"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_are_secure_behind_https() {
+    let env = support::start_with(&realm_json(false), &["--proxy-headers=xforwarded"], &[]);
+    let r = env
+        .http
+        .get(account(&env, "/"))
+        .header("X-Forwarded-Proto", "https")
+        .header("X-Forwarded-Host", "id.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let auth = location(&r);
+    assert!(
+        auth.starts_with("https://id.example.com/auth/realms/acme/protocol/openid-connect/auth?"),
+        "{auth}"
+    );
+    let cookie = r
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("PORTCULLIS_ACCOUNT_LOGIN="))
+        .expect("login cookie");
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    assert!(r.headers().contains_key("strict-transport-security"));
+}
