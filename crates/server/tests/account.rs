@@ -2,7 +2,8 @@
 //! sign-in as `account-console` with PKCE S256, cookie flags and headers, CSRF refusals,
 //! profile updates (validation, `editUsernameAllowed`), password change (current password,
 //! policy, history), TOTP set-up and removal, sessions and their sign-out, applications, and
-//! the API's 401/403. The browser journey is `tests/e2e/specs/09-account.test.js`.
+//! the API's 401/403. The journey runs on SQLite and PostgreSQL (`PORTCULLIS_TEST_PG_URL`).
+//! The browser journey is `tests/e2e/specs/09-account.test.js`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on failure
 
@@ -170,8 +171,24 @@ async fn allow_direct_grants(env: &Env) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn account_console_journey() {
-    let env = start(&realm_json(false));
+async fn account_console_journey_on_sqlite() {
+    journey(start(&realm_json(false))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_console_journey_on_postgres() {
+    let (jdbc, _schema) = common::pg_jdbc_with_fresh_schema();
+    let url = format!("--db-url={jdbc}");
+    journey(support::start_with(
+        &realm_json(false),
+        &["--db=postgres", &url, "--db-username=postgres"],
+        &[],
+    ))
+    .await;
+}
+
+/// Sign-in, profile, password, TOTP, sessions, applications, TOTP removal, sign-out.
+async fn journey(env: Env) {
     allow_direct_grants(&env).await;
     let http = browser();
 
