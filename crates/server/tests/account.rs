@@ -526,6 +526,18 @@ async fn journey(env: Env) {
         "Phone"
     );
     assert_eq!(otp["createAction"], "CONFIGURE_TOTP");
+    let (s, only) = api(
+        &env,
+        "GET",
+        "/credentials?type=otp&user-credentials=false",
+        Some(&fresh_access),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(only.as_array().unwrap().len(), 1);
+    assert_eq!(only[0]["type"], "otp");
+    assert!(only[0].get("userCredentialMetadatas").is_none());
 
     // A second browser now needs password + OTP.
     let second = browser();

@@ -596,13 +596,24 @@ pub async fn applications(
 // -------------------------------------------------------------------------- credentials
 
 /// GET `/realms/{realm}/account/credentials`: Keycloak's credential containers for the
-/// password and OTP types, with the user's credentials (never their secrets).
+/// password and OTP types, with the user's credentials (never their secrets). `?type=` keeps
+/// one type; `?user-credentials=false` leaves the user's credentials out.
 pub async fn credentials(
     State(s): State<AppState>,
     Path(realm): Path<String>,
+    RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Answer {
     let c = caller(&s, &headers, &realm, Need::View).await?;
+    let mut only_type = None;
+    let mut with_user_credentials = true;
+    for (k, v) in url::form_urlencoded::parse(q.unwrap_or_default().as_bytes()) {
+        match k.as_ref() {
+            "type" => only_type = Some(v.into_owned()),
+            "user-credentials" => with_user_credentials = v != "false",
+            _ => {}
+        }
+    }
     let infos = s
         .store
         .credential_infos(&c.user.id)
@@ -624,7 +635,7 @@ pub async fn credentials(
             })
             .collect()
     };
-    http::ok(json!([
+    let mut containers = json!([
         {
             "type": "password",
             "category": "basic-authentication",
@@ -645,7 +656,18 @@ pub async fn credentials(
             "removeable": true,
             "userCredentialMetadatas": metadata("otp"),
         },
-    ]))
+    ]);
+    if let Value::Array(list) = &mut containers {
+        list.retain(|c| only_type.as_deref().is_none_or(|t| c["type"] == t));
+        if !with_user_credentials {
+            for c in list.iter_mut() {
+                if let Value::Object(m) = c {
+                    m.remove("userCredentialMetadatas");
+                }
+            }
+        }
+    }
+    http::ok(containers)
 }
 
 /// Why a credential was not removed.
