@@ -728,6 +728,10 @@ async fn rights_and_username_editing() {
     assert_eq!(r.status(), 403);
     let page = r.text().await.unwrap();
     assert!(page.contains("does not have access"), "{page}");
+    assert!(
+        page.contains("id=\"sign-out\""),
+        "the user can still sign out"
+    );
 
     // view-profile only: reads work, writes are refused (API 403; the page is read-only).
     let (s, body) = api_token(&env, "viewer", "viewer-pw1").await;

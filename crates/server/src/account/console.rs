@@ -51,7 +51,8 @@ impl AccountConsole {
         }
     }
 
-    /// A page outside a session (error, sign-in failed).
+    /// A message page (error, sign-in failed); with the session when there is one, so the
+    /// navigation and "Sign out" stay.
     pub fn bare_page(
         &self,
         realm: &str,
@@ -59,6 +60,7 @@ impl AccountConsole {
         template: &str,
         message: &str,
         https: bool,
+        session: Option<&Session>,
     ) -> Response {
         let body = self.views.render(
             template,
@@ -67,6 +69,10 @@ impl AccountConsole {
                 realm => realm,
                 message => message,
                 status => status.as_u16(),
+                me => session.map(|s| s.username.as_str()),
+                csrf => session.map(|s| s.csrf.as_str()),
+                // No "read-only" note on a message page.
+                can_manage => true,
             },
         );
         crate::console::html(status, body, https)
@@ -102,6 +108,7 @@ fn csrf_refused(c: &AccountConsole, realm: &str, https: bool) -> Response {
         "error.html",
         "This form was not sent by your account console session (missing or wrong CSRF token). Reload the page and try again.",
         https,
+        None,
     )
 }
 
@@ -182,6 +189,7 @@ pub async fn callback(
                 "signin-failed.html",
                 message,
                 https,
+                None,
             );
         }
     };
@@ -238,8 +246,14 @@ impl Account {
 
     /// The console's error page.
     pub fn error_page(&self, status: StatusCode, message: &str) -> Response {
-        self.console
-            .bare_page(&self.realm, status, "error.html", message, self.https)
+        self.console.bare_page(
+            &self.realm,
+            status,
+            "error.html",
+            message,
+            self.https,
+            Some(&self.session),
+        )
     }
 
     /// The session ended at the provider: forget it, sign in again.
