@@ -244,3 +244,37 @@ test('account: another session is signed out from Device activity', async () => 
   await other.page.goto(`${ACCOUNT}/applications`);
   await other.page.locator('#kc-form-login').waitFor();
 });
+
+test('account: a user without the account roles gets a clear 403 page and can sign out', async () => {
+  // A second user, then its default roles (view-profile, manage-account) taken away.
+  const name = `${USERNAME}-none`;
+  const headers = { authorization: `Bearer ${await adminToken()}`, 'content-type': 'application/json' };
+  let r = await fetch(`${BASE}/admin/realms/${REALM}/users`, {
+    method: 'POST', headers,
+    body: JSON.stringify({ username: name, enabled: true, email: `${name}@example.com`, firstName: 'No', lastName: 'Roles',
+      credentials: [{ type: 'password', value: FIRST_PASSWORD, temporary: false }] }),
+  });
+  assert.equal(r.status, 201);
+  const id = (await userByName(REALM, name)).id;
+  const role = await (await fetch(`${BASE}/admin/realms/${REALM}/roles/default-roles-${REALM}`, { headers })).json();
+  r = await fetch(`${BASE}/admin/realms/${REALM}/users/${id}/role-mappings/realm`, {
+    method: 'DELETE', headers, body: JSON.stringify([{ id: role.id, name: role.name }]),
+  });
+  assert.equal(r.status, 204);
+  const c = await browser();
+  try {
+    const { page } = c;
+    await page.goto(`${ACCOUNT}/`);
+    await page.fill('#username', name);
+    await page.fill('#password', FIRST_PASSWORD);
+    await page.click('#kc-login');
+    await page.locator('#error-message').waitFor();
+    assert.equal(await page.locator('h1').textContent(), 'No access');
+    assert.match(await page.locator('#error-message').textContent(), /manage-account/);
+    await shot(page, '90-account-no-access');
+    await page.click('#sign-out');
+    await page.locator('#kc-form-login').waitFor();
+  } finally {
+    await c.close();
+  }
+});
