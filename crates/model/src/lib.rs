@@ -8,6 +8,7 @@
 
 pub mod brute_force;
 pub mod defaults;
+pub mod events;
 pub mod export;
 pub mod import;
 pub mod password;

@@ -34,6 +34,8 @@ pub struct AppState {
     pub caches: std::sync::Arc<crate::cache::Caches>,
     /// Password hashing slots: one per core.
     pub hashing: std::sync::Arc<HashingSlots>,
+    /// Where user events go besides the store and the log (the event metric).
+    pub events: std::sync::Arc<crate::events::EventSink>,
 }
 
 /// Runs password hashes (argon2 / PBKDF2: CPU- and memory-bound, milliseconds each) on the

@@ -1,6 +1,7 @@
 //! Background housekeeping: expired authorization codes, logins in progress, revoked token ids,
-//! used action-token ids, SSO sessions past their realm's lifespans and admin events older
-//! than the realm's `adminEventsExpiration` attribute are deleted in bounded batches (REL-8), and
+//! used action-token ids, SSO sessions past their realm's lifespans, user events older than the
+//! realm's `eventsExpiration` and admin events older than its `adminEventsExpiration` attribute
+//! are deleted in bounded batches (REL-8), and
 //! password-hashing memory kept for reuse is freed after a round without logins. Every
 //! node runs it; the store's purges are safe to run concurrently, and a failed round (a
 //! PostgreSQL deadlock victim, the database briefly away) is logged and retried next round.
@@ -56,6 +57,17 @@ pub async fn round(store: &Store) -> Result<u64, portcullis_store::StoreError> {
                 .delete_admin_events(&realm.id, Some(now.saturating_sub(expiry)))
                 .await?;
         }
+        if let Some(expiry) = portcullis_model::events::expiry_ms(&realm.settings) {
+            for _ in 0..MAX_BATCHES {
+                let n = store
+                    .expire_login_events(&realm.id, now.saturating_sub(expiry), BATCH)
+                    .await?;
+                total += n;
+                if n < BATCH as u64 {
+                    break;
+                }
+            }
+        }
         let idle = realm.sso_session_idle_timeout().max(1) * 1000;
         let max = realm.sso_session_max_lifespan().max(1) * 1000;
         let lifespans = SessionLifespans {
@@ -103,10 +115,11 @@ mod tests {
         }
     }
 
-    /// A round deletes admin events older than the realm's `adminEventsExpiration` and keeps
-    /// newer ones; a realm without the attribute keeps everything.
+    /// A round deletes admin events older than the realm's `adminEventsExpiration` and user
+    /// events older than its `eventsExpiration`, and keeps newer ones; a realm without them
+    /// keeps everything.
     #[tokio::test]
-    async fn admin_events_expire() {
+    async fn events_expire() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::connect(&ConnectOptions::new(DbTarget::SqliteFile(
             dir.path().join("db.sqlite"),
@@ -119,7 +132,9 @@ mod tests {
             ("keeping", serde_json::json!({})),
         ] {
             let rep = serde_json::from_value(serde_json::json!({
-                "realm": name, "enabled": true, "attributes": attrs
+                "realm": name, "enabled": true, "attributes": attrs,
+                "eventsEnabled": true,
+                "eventsExpiration": if name == "aging" { 60 } else { 0 }
             }))
             .unwrap();
             let (image, _) = crate::realms::prepare(rep, 1).unwrap();
@@ -136,6 +151,23 @@ mod tests {
                 .add_admin_event(&event(&format!("{realm}-new"), realm, now))
                 .await
                 .unwrap();
+            for (suffix, time) in [("old", now - 120_000), ("new", now)] {
+                store
+                    .add_login_event(&portcullis_store::LoginEventRecord {
+                        id: format!("{realm}-{suffix}"),
+                        realm_id: realm.clone(),
+                        time,
+                        type_: "LOGIN".into(),
+                        client_id: None,
+                        user_id: None,
+                        session_id: None,
+                        ip_address: None,
+                        error: None,
+                        details: Default::default(),
+                    })
+                    .await
+                    .unwrap();
+            }
         }
         round(&store).await.unwrap();
         let page = Page { first: 0, max: 10 };
@@ -151,5 +183,26 @@ mod tests {
         };
         assert_eq!(left(ids[0].clone()).await, 1);
         assert_eq!(left(ids[1].clone()).await, 2);
+        let user_events = |realm: String| {
+            let store = store.clone();
+            async move {
+                store
+                    .login_events(&realm, &Default::default(), page)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|e| e.id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            user_events(ids[0].clone()).await,
+            vec![format!("{}-new", ids[0])]
+        );
+        assert_eq!(
+            user_events(ids[1].clone()).await.len(),
+            2,
+            "eventsExpiration 0 keeps"
+        );
     }
 }

@@ -18,6 +18,7 @@ pub mod clock;
 pub mod config;
 pub mod console;
 pub mod error;
+pub mod events;
 pub mod housekeeping;
 pub mod mail;
 pub mod management;

@@ -302,6 +302,7 @@ pub async fn serve(
                 .build()?,
             caches: Arc::new(crate::cache::Caches::new()),
             hashing: Arc::new(app::HashingSlots::per_core()),
+            events: Arc::new(crate::events::EventSink::new(m.event_metrics.clone())),
         },
         AppOptions {
             relative_path: settings.http.relative_path.clone(),

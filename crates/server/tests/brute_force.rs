@@ -15,6 +15,33 @@ use serde_json::{Value, json};
 const BOSS: (&str, &str) = ("boss", "b0ss-pw");
 const INVALID: &str = "Invalid username or password.";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const OTP_KEY: &[u8] = b"0123456789abcdefghij";
+
+/// The current one-time code of `OTP_KEY` (real time: the code check uses the wall clock).
+fn otp_now() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    portcullis_model::totp::totp(&portcullis_model::totp::OtpPolicy::default(), OTP_KEY, now)
+}
+
+/// A code that is not the current one (nor one step either side).
+fn otp_wrong() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let policy = portcullis_model::totp::OtpPolicy::default();
+    let near: Vec<String> = [now - 60, now - 30, now, now + 30, now + 60]
+        .iter()
+        .map(|t| portcullis_model::totp::totp(&policy, OTP_KEY, *t))
+        .collect();
+    (0..1_000_000)
+        .map(|n| format!("{n:06}"))
+        .find(|c| !near.contains(c))
+        .unwrap()
+}
 
 fn user(name: &str, roles: &[&str]) -> Value {
     json!({"username": name, "enabled": true,
@@ -182,6 +209,22 @@ fn start() -> Env {
     w.write(
         "data/import/quick-realm.json",
         &realm("quick", quick, vec![user("dave", &[])]),
+    );
+    let (secret, data) = portcullis_model::totp::credential_json(
+        &portcullis_model::totp::OtpPolicy::default(),
+        OTP_KEY,
+    );
+    let otto = json!({"username": "otto", "enabled": true, "credentials": [
+        {"type": "password", "value": "otto-pw"},
+        {"type": "otp", "secretData": secret, "credentialData": data}
+    ]});
+    w.write(
+        "data/import/otp-realm.json",
+        &realm(
+            "otp",
+            json!({"failureFactor": 3, "waitIncrementSeconds": 60, "quickLoginCheckMilliSeconds": 1}),
+            vec![otto, user("viewer", &["view-users"])],
+        ),
     );
     w.write("clock", "0");
     let clock = w.path().join("clock").display().to_string();
@@ -355,4 +398,101 @@ async fn brute_force_detection() {
     assert_eq!(env.grant("quick", "app", "dave", "dave-pw").await.0, 401);
     env.set_clock(10_000_000 + 121_000);
     assert_eq!(env.grant("quick", "app", "dave", "dave-pw").await.0, 200);
+}
+
+/// Wrong one-time codes after a right password count as failed logins (Keycloak counts both):
+/// through the password grant (`totp`) and the login form's code step; once locked, the right
+/// password and code are refused alike, and a completed login clears the count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_one_time_codes_lock_the_account() {
+    let env = start();
+    let viewer = env.token("otp", "viewer", "viewer-pw").await;
+    let otto = env.user_id("otp", "otto", &viewer).await;
+    let grant = |code: String| {
+        let env = &env;
+        async move {
+            let r = env
+                .http
+                .post(format!(
+                    "{}/auth/realms/otp/protocol/openid-connect/token",
+                    env.origin
+                ))
+                .form(&[
+                    ("grant_type", "password"),
+                    ("client_id", "app"),
+                    ("username", "otto"),
+                    ("password", "otto-pw"),
+                    ("totp", code.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            r.status().as_u16()
+        }
+    };
+    // A right password with a right code works and leaves no record.
+    assert_eq!(grant(otp_now()).await, 200);
+    assert_eq!(env.status("otp", &otto, &viewer).await["numFailures"], 0);
+    // Two wrong codes count although the password was right each time.
+    assert_eq!(grant(otp_wrong()).await, 401);
+    assert_eq!(grant(otp_wrong()).await, 401);
+    assert_eq!(env.status("otp", &otto, &viewer).await["numFailures"], 2);
+
+    // The login form: the right password leads to the code step; a wrong code there is the
+    // third failure and locks the account.
+    let b = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let auth = format!(
+        "{}/auth/realms/otp/protocol/openid-connect/auth?client_id=app&response_type=code\
+         &redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=openid&state=st\
+         &code_challenge={CHALLENGE}&code_challenge_method=S256",
+        env.origin
+    );
+    let page = b.get(&auth).send().await.unwrap().text().await.unwrap();
+    let (action, mut fields) = html_form(&page, "kc-form-login").expect("login form");
+    fields.push(("username".into(), "otto".into()));
+    fields.push(("password".into(), "otto-pw".into()));
+    let otp_page = b
+        .post(&action)
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let submit_code = |page: String, code: String| {
+        let b = b.clone();
+        async move {
+            let (action, mut fields) = html_form(&page, "kc-otp-login-form")
+                .unwrap_or_else(|| panic!("code form in:\n{page}"));
+            fields.push(("otp".into(), code));
+            let r = b.post(&action).form(&fields).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, again) = submit_code(otp_page, otp_wrong()).await;
+    assert_eq!(status, 200);
+    let st = env.status("otp", &otto, &viewer).await;
+    assert_eq!(
+        (st["numFailures"].clone(), st["disabled"].clone()),
+        (json!(3), json!(true))
+    );
+    // Locked: the right code on the same page is refused, and so is the grant.
+    let (status, _) = submit_code(again, otp_now()).await;
+    assert_eq!(status, 200, "locked: the right code is refused");
+    assert_eq!(grant(otp_now()).await, 401);
+    assert_eq!(
+        env.status("otp", &otto, &viewer).await["numFailures"],
+        3,
+        "not counted while locked"
+    );
+
+    // After the wait, a complete login (password and code) clears the record.
+    env.set_clock(61_000);
+    assert_eq!(grant(otp_now()).await, 200);
+    assert_eq!(env.status("otp", &otto, &viewer).await["numFailures"], 0);
 }

@@ -15,6 +15,7 @@ mod brute_force;
 mod bulk;
 mod connect;
 mod console;
+mod events;
 mod keys;
 mod lifecycle;
 mod oidc;
@@ -31,6 +32,7 @@ pub use admin_clients::{
 pub use admin_roles::{ClientSessionCount, CompositeCycle, CredentialInfo, LiveSince, SessionView};
 pub use connect::{Backend, ConnectOptions, Target as DbTarget};
 pub use console::{GroupNode, RoleNode, SessionListing};
+pub use events::{LoginEventQuery, LoginEventRecord, RealmSessionCounts};
 pub use lifecycle::{LoginFlowRecord, StoredHash};
 pub use oidc::{CODE_RETENTION_MS, CodeRedemption, RefreshOutcome, SessionLifespans};
 

@@ -11,8 +11,8 @@ use portcullis_model::import::{BuildContext, build};
 use portcullis_model::records::*;
 use portcullis_model::repr::*;
 use portcullis_store::{
-    CODE_RETENTION_MS, CodeRedemption, ConnectOptions, DbTarget, RefreshOutcome, SessionLifespans,
-    Store, StoreError,
+    CODE_RETENTION_MS, CodeRedemption, ConnectOptions, DbTarget, LoginEventQuery, LoginEventRecord,
+    Page, RefreshOutcome, SessionLifespans, Store, StoreError,
 };
 use std::collections::BTreeSet;
 
@@ -114,6 +114,8 @@ suite!(
     clients_scopes_mappers_and_scope_mappings,
     purge_removes_only_expired_rows,
     purge_user_sessions_by_lifespans,
+    login_events_filters_pages_and_expiry,
+    session_counts_per_realm_and_client,
 );
 
 const NOW: i64 = 1_700_000_000_000;
@@ -1583,4 +1585,166 @@ async fn purge_user_sessions_by_lifespans(db: Db) {
         store.redeem_code(&c.code_hash, now).await.unwrap(),
         CodeRedemption::Unknown
     );
+}
+
+// ------------------------------------------------------------------------ login events
+
+fn login_event(
+    fx: &Fx,
+    id: &str,
+    time: i64,
+    type_: &str,
+    client: &str,
+    user: &str,
+) -> LoginEventRecord {
+    LoginEventRecord {
+        id: id.into(),
+        realm_id: fx.realm.id.clone(),
+        time,
+        type_: type_.into(),
+        client_id: Some(client.into()),
+        user_id: Some(user.into()),
+        session_id: None,
+        ip_address: Some(
+            if id == "e3" {
+                "198.51.100.1"
+            } else {
+                "192.0.2.7"
+            }
+            .into(),
+        ),
+        error: type_
+            .ends_with("_ERROR")
+            .then(|| "invalid_user_credentials".to_string()),
+        details: [("username".to_string(), "alice".to_string())].into(),
+    }
+}
+
+async fn login_events_filters_pages_and_expiry(db: Db) {
+    let store = &db.store;
+    let fx = fixture(store).await;
+    let r = fx.realm.id.as_str();
+    let all = Page { first: 0, max: 100 };
+    let ids = |v: Vec<LoginEventRecord>| v.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    for e in [
+        login_event(&fx, "e1", 1_000, "LOGIN_ERROR", "app", "u1"),
+        login_event(&fx, "e2", 2_000, "LOGIN", "app", "u1"),
+        login_event(&fx, "e3", 3_000, "CODE_TO_TOKEN", "app", "u1"),
+        login_event(&fx, "e4", 4_000, "LOGIN", "worker", "u2"),
+    ] {
+        store.add_login_event(&e).await.unwrap();
+    }
+    let q = LoginEventQuery::default();
+    let got = store.login_events(r, &q, all).await.unwrap();
+    assert_eq!(ids(got.clone()), ["e4", "e3", "e2", "e1"], "newest first");
+    let e1 = &got[3];
+    assert_eq!(e1.error.as_deref(), Some("invalid_user_credentials"));
+    assert_eq!(
+        e1.details.get("username").map(String::as_str),
+        Some("alice")
+    );
+    assert_eq!(e1.client_id.as_deref(), Some("app"));
+    let asc = LoginEventQuery {
+        ascending: true,
+        ..q.clone()
+    };
+    assert_eq!(
+        ids(store.login_events(r, &asc, all).await.unwrap()),
+        ["e1", "e2", "e3", "e4"]
+    );
+    let by_type = LoginEventQuery {
+        types: vec!["LOGIN".into(), "LOGIN_ERROR".into()],
+        ..q.clone()
+    };
+    assert_eq!(
+        ids(store.login_events(r, &by_type, all).await.unwrap()),
+        ["e4", "e2", "e1"]
+    );
+    let by_client = LoginEventQuery {
+        client: Some("worker".into()),
+        ..q.clone()
+    };
+    assert_eq!(
+        ids(store.login_events(r, &by_client, all).await.unwrap()),
+        ["e4"]
+    );
+    let by_user = LoginEventQuery {
+        user: Some("u1".into()),
+        ..q.clone()
+    };
+    assert_eq!(
+        ids(store.login_events(r, &by_user, all).await.unwrap()),
+        ["e3", "e2", "e1"]
+    );
+    let by_ip = LoginEventQuery {
+        ip_address: Some("198.51.100.1".into()),
+        ..q.clone()
+    };
+    assert_eq!(
+        ids(store.login_events(r, &by_ip, all).await.unwrap()),
+        ["e3"]
+    );
+    let window = LoginEventQuery {
+        from_ms: Some(2_000),
+        to_ms: Some(4_000),
+        ..q.clone()
+    };
+    assert_eq!(
+        ids(store.login_events(r, &window, all).await.unwrap()),
+        ["e3", "e2"]
+    );
+    let page = store
+        .login_events(r, &q, Page { first: 1, max: 2 })
+        .await
+        .unwrap();
+    assert_eq!(ids(page), ["e3", "e2"]);
+    assert!(
+        store
+            .login_events("other", &q, all)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Expiry in batches, oldest first.
+    assert_eq!(store.expire_login_events(r, 3_500, 2).await.unwrap(), 2);
+    assert_eq!(
+        ids(store.login_events(r, &q, all).await.unwrap()),
+        ["e4", "e3"]
+    );
+    assert_eq!(store.expire_login_events(r, 3_500, 2).await.unwrap(), 1);
+    assert_eq!(store.expire_login_events(r, 3_500, 2).await.unwrap(), 0);
+    assert_eq!(store.delete_login_events(r).await.unwrap(), 1);
+    assert!(store.login_events(r, &q, all).await.unwrap().is_empty());
+}
+
+async fn session_counts_per_realm_and_client(db: Db) {
+    let store = &db.store;
+    let fx = fixture(store).await;
+    let count = |v: &[portcullis_store::RealmSessionCounts]| {
+        v.iter().find(|c| c.realm == "acme").cloned().unwrap()
+    };
+    let before = count(&store.session_counts().await.unwrap());
+    assert_eq!(before.sessions, 0);
+    assert!(before.clients.is_empty());
+    let (us, _) = logged_in(store, &fx).await;
+    store
+        .upsert_client_session(&client_session(&us, &fx.worker))
+        .await
+        .unwrap();
+    let bob = user_session(&fx, &fx.bob, NOW);
+    store.create_user_session(&bob).await.unwrap();
+    store
+        .upsert_client_session(&client_session(&bob, &fx.app))
+        .await
+        .unwrap();
+    let now = count(&store.session_counts().await.unwrap());
+    assert_eq!(now.sessions, 2);
+    assert_eq!(
+        now.clients,
+        vec![("app".to_string(), 2), ("worker".to_string(), 1)]
+    );
+    store.delete_user_session(&us.id).await.unwrap();
+    let after = count(&store.session_counts().await.unwrap());
+    assert_eq!(after.sessions, 1);
+    assert_eq!(after.clients, vec![("app".to_string(), 1)]);
 }

@@ -55,3 +55,26 @@ test('the events page shows that a realm does not record admin events, then list
   assert.match((await first.locator('td').nth(2).textContent()).trim(), /^groups\//);
   await shot(page, '51-events');
 });
+
+test('the events page lists user events once the realm records them', async () => {
+  const { page } = b;
+  await page.goto(`${CONSOLE}/realms/myrealm/events`);
+  assert.match((await page.locator('#user-events-off').textContent()).trim(), /does not record user events/);
+  const put = await fetch(`${BASE}/admin/realms/myrealm/events/config`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${await adminToken()}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ eventsEnabled: true }),
+  });
+  assert.equal(put.status, 204);
+  // A failed password login of a user that does not exist: a LOGIN_ERROR.
+  const failed = await passwordLogin('myrealm', 'e2e-nobody', 'not-a-password');
+  assert.notEqual(failed.status, 200);
+
+  await page.goto(`${CONSOLE}/realms/myrealm/events`);
+  assert.equal(await page.locator('#user-events-off').count(), 0);
+  const first = page.locator('#user-events tbody tr').first();
+  assert.equal((await first.locator('td').nth(1).textContent()).trim(), 'LOGIN_ERROR');
+  assert.equal((await first.locator('td').nth(3).textContent()).trim(), 'e2e-nobody');
+  assert.equal((await first.locator('td').nth(5).textContent()).trim(), 'user_not_found');
+  await shot(page, '52-user-events');
+});

@@ -758,6 +758,8 @@ pub async fn change_password(
     if !matches!(&checked, PasswordCheck::Valid(u) if u.id == c.user.id) {
         return Ok(Err("Invalid existing password.".into()));
     }
+    // The check is complete in itself (no second step): the failures are forgotten.
+    crate::oidc::brute_force::succeeded(s, &c.realm, &c.user.id).await?;
     if let Some(problem) = lifecycle::password_problem(new, confirm) {
         return Ok(Err(problem.into()));
     }

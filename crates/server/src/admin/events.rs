@@ -483,6 +483,121 @@ pub async fn clear(
     http::no_content()
 }
 
+/// A day (`yyyy-MM-dd`) or epoch milliseconds, as `GET /events` accepts for `dateFrom` and
+/// `dateTo`: (start in epoch ms, whether a whole day was named).
+pub fn parse_date_or_millis(s: &str) -> Option<(i64, bool)> {
+    if !s.is_empty() && s.len() <= 15 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().ok().map(|ms| (ms, false));
+    }
+    parse_date(s).map(|ms| (ms, true))
+}
+
+/// The filters of `GET /events`.
+pub fn login_event_query(
+    raw: Option<&str>,
+) -> Result<(portcullis_store::LoginEventQuery, Page), String> {
+    let q = Query::parse(raw);
+    let text = |name: &str| q.text(name).map(|v| v.map(str::to_owned)).map_err(|e| e.0);
+    let date = |name: &str, label: &str| -> Result<Option<(i64, bool)>, String> {
+        match q.text(name).map_err(|e| e.0)? {
+            None => Ok(None),
+            Some(v) => parse_date_or_millis(v).map(Some).ok_or_else(|| {
+                format!("Invalid value for '{label}', must be 'yyyy-MM-dd' or epoch milliseconds")
+            }),
+        }
+    };
+    let known = portcullis_model::events::all_names();
+    let types = all_values(raw, "type");
+    if let Some(bad) = types.iter().find(|t| !known.contains(t)) {
+        return Err(format!("Invalid event type: {bad}"));
+    }
+    let ascending = match q.text("direction").map_err(|e| e.0)? {
+        None => false,
+        Some(d) if d.eq_ignore_ascii_case("desc") => false,
+        Some(d) if d.eq_ignore_ascii_case("asc") => true,
+        Some(_) => return Err("Invalid value for 'direction', must be 'asc' or 'desc'".into()),
+    };
+    let query = portcullis_store::LoginEventQuery {
+        types,
+        client: text("client")?,
+        user: text("user")?,
+        ip_address: text("ipAddress")?,
+        from_ms: date("dateFrom", "Date(From)")?.map(|(ms, _)| ms),
+        // A day is included whole; a time is included itself.
+        to_ms: date("dateTo", "Date(To)")?
+            .map(|(ms, day)| ms.saturating_add(if day { 86_400_000 } else { 1 })),
+        ascending,
+    };
+    let page = q.page(100).map_err(|e| e.0)?;
+    Ok((query, page))
+}
+
+/// A login event as `GET /events` shows it (absent fields left out).
+pub fn login_event_repr(e: &portcullis_store::LoginEventRecord) -> Value {
+    let mut out = Map::new();
+    out.insert("id".into(), Value::String(e.id.clone()));
+    out.insert("time".into(), json!(e.time));
+    out.insert("type".into(), Value::String(e.type_.clone()));
+    out.insert("realmId".into(), Value::String(e.realm_id.clone()));
+    for (k, v) in [
+        ("clientId", &e.client_id),
+        ("userId", &e.user_id),
+        ("sessionId", &e.session_id),
+        ("ipAddress", &e.ip_address),
+        ("error", &e.error),
+    ] {
+        if let Some(v) = v {
+            out.insert(k.into(), Value::String(v.clone()));
+        }
+    }
+    if !e.details.is_empty() {
+        out.insert("details".into(), json!(e.details));
+    }
+    Value::Object(out)
+}
+
+/// GET `/events`: the realm's user (login) events, newest first, `max` 100 by default.
+#[utoipa::path(
+    get,
+    path = "/admin/realms/{realm}/events",
+    tag = "realms",
+    params(crate::admin::openapi::RealmP, crate::admin::openapi::EventFilters, crate::admin::openapi::Paging),
+    responses(
+        (status = 200, description = "Newest first unless `direction=asc`", body = Vec<crate::admin::openapi::EventBody>),
+    )
+)]
+pub async fn list_login(
+    State(s): State<AppState>,
+    Path(realm): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Answer {
+    let c = context(&s, &headers, &realm, Action::ViewEvents).await?;
+    let (query, page) = login_event_query(raw.as_deref()).map_err(|m| http::bad_request(&m))?;
+    let events = db(s.store.login_events(&c.realm.id, &query, page).await)?;
+    http::ok(events.iter().map(login_event_repr).collect::<Vec<_>>())
+}
+
+/// DELETE `/events`: all of the realm's user events; 204.
+#[utoipa::path(
+    delete,
+    path = "/admin/realms/{realm}/events",
+    tag = "realms",
+    params(crate::admin::openapi::RealmP),
+    responses(
+        (status = 204, description = "Done"),
+    )
+)]
+pub async fn clear_login(
+    State(s): State<AppState>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+) -> Answer {
+    let c = context(&s, &headers, &realm, Action::ManageEvents).await?;
+    db(s.store.delete_login_events(&c.realm.id).await)?;
+    http::no_content()
+}
+
 /// `RealmEventsConfigRepresentation`.
 #[derive(
     Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
@@ -741,6 +856,52 @@ mod tests {
             rep.attributes = Some([("adminEventsExpiration".to_string(), v.to_string())].into());
             assert_eq!(admin_events_expiry_ms(&rep), want, "{v}");
         }
+    }
+
+    #[test]
+    fn login_event_filters() {
+        let (q, page) = login_event_query(Some(
+            "type=LOGIN&type=LOGIN_ERROR,CODE_TO_TOKEN&client=app&user=u1&ipAddress=192.0.2.1\
+             &dateFrom=1970-01-02&dateTo=1970-01-02&first=5&max=7&direction=asc",
+        ))
+        .unwrap();
+        assert_eq!(q.types, vec!["LOGIN", "LOGIN_ERROR", "CODE_TO_TOKEN"]);
+        assert_eq!(q.client.as_deref(), Some("app"));
+        assert_eq!(q.user.as_deref(), Some("u1"));
+        assert_eq!(q.ip_address.as_deref(), Some("192.0.2.1"));
+        assert_eq!(q.from_ms, Some(86_400_000));
+        assert_eq!(q.to_ms, Some(2 * 86_400_000), "the whole day");
+        assert!(q.ascending);
+        assert_eq!((page.first, page.max), (5, 7));
+        let (q, page) = login_event_query(Some("dateFrom=1000&dateTo=2000")).unwrap();
+        assert_eq!(
+            (q.from_ms, q.to_ms),
+            (Some(1000), Some(2001)),
+            "times included"
+        );
+        assert!(!q.ascending);
+        assert_eq!(page.max, 100);
+        assert!(login_event_query(Some("type=NOT_A_TYPE")).is_err());
+        assert!(login_event_query(Some("direction=sideways")).is_err());
+        assert!(login_event_query(Some("dateTo=tomorrow")).is_err());
+        assert!(login_event_query(Some("max=many")).is_err());
+        let e = portcullis_store::LoginEventRecord {
+            id: "e1".into(),
+            realm_id: "r".into(),
+            time: 5,
+            type_: "LOGIN".into(),
+            client_id: Some("app".into()),
+            user_id: None,
+            session_id: None,
+            ip_address: None,
+            error: None,
+            details: [("username".to_string(), "alice".to_string())].into(),
+        };
+        assert_eq!(
+            login_event_repr(&e),
+            json!({"id": "e1", "time": 5, "type": "LOGIN", "realmId": "r", "clientId": "app",
+                   "details": {"username": "alice"}})
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::admin::http::{self, Answer};
 use crate::admin::params::Query;
 use crate::admin::{bad_param, context, db, users};
 use crate::app::AppState;
+use crate::events::{self, Event};
 use crate::mail::{self, MailKind, SmtpSettings};
 use crate::oidc::action_token::{self, ActionToken};
 use crate::oidc::http::now_s;
@@ -14,6 +15,7 @@ use crate::oidc::lifecycle::SUPPORTED_ACTIONS;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
+use portcullis_model::events::EventType;
 use portcullis_model::records::new_id;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -236,7 +238,24 @@ async fn send_link(
     };
     let m = mail::render(s, &c.realm, kind, &email, &link, lifespan, &actions)
         .map_err(crate::error::internal_any)?;
-    if !mail::send_logged(&settings, &c.realm.name, &m).await {
+    let sent = mail::send_logged(&settings, &c.realm.name, &m).await;
+    let kind = if verify {
+        EventType::SendVerifyEmail
+    } else {
+        EventType::ExecuteActions
+    };
+    let mut event = Event::new(kind)
+        .client(&client.client_id)
+        .user(&user.id)
+        .detail("email", email.as_str());
+    if !verify {
+        event = event.detail("actions", actions.join(","));
+    }
+    if !sent {
+        event = event.error("email_send_failed");
+    }
+    events::emit(s, &c.realm, event).await;
+    if !sent {
         return Err(server_error(failed));
     }
     http::no_content()

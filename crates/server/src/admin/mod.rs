@@ -203,6 +203,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(clients::service_account_user))
         // Admin events and the events configuration.
         .routes(routes!(events::list, events::clear))
+        .routes(routes!(events::list_login, events::clear_login))
         .routes(routes!(events::get_config, events::put_config))
         // Brute-force detection state.
         .routes(routes!(attack_detection::clear_all))

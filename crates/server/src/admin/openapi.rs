@@ -44,6 +44,7 @@ pub const BEARER: &str = "bearer";
         ScopeRef,
         AdminEventBody,
         AuthDetails,
+        EventBody,
     )),
     tags(
         (name = "realms"), (name = "users"), (name = "groups"), (name = "roles"),
@@ -162,6 +163,27 @@ pub struct AdminEventBody {
     /// The redacted request body, as JSON text.
     pub representation: Option<String>,
     pub error: Option<String>,
+}
+
+/// Keycloak's `EventRepresentation`: one user (login) event.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventBody {
+    pub id: String,
+    /// Epoch milliseconds.
+    pub time: i64,
+    /// `LOGIN`, `LOGIN_ERROR`, `CODE_TO_TOKEN`, ...
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub realm_id: String,
+    /// The client's `clientId`.
+    pub client_id: Option<String>,
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+    pub ip_address: Option<String>,
+    /// Keycloak's error code (`invalid_user_credentials`, ...) on `_ERROR` events.
+    pub error: Option<String>,
+    pub details: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// Keycloak's `AuthDetailsRepresentation`: who made an admin event (absent fields unknown).
@@ -449,6 +471,33 @@ pub struct AdminEventFilters {
     /// Last day, `yyyy-MM-dd` (UTC), included.
     #[param(format = Date)]
     pub date_to: Option<String>,
+}
+
+/// The filters of `GET /events`; every filter given must match.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+pub struct EventFilters {
+    /// Event types (`LOGIN`, `LOGIN_ERROR`, ...); repeated or comma-separated.
+    #[param(style = Form, explode, rename = "type")]
+    pub r#type: Option<Vec<String>>,
+    /// The client's `clientId`.
+    #[param(max_length = 255)]
+    pub client: Option<String>,
+    /// User id.
+    #[param(max_length = 255)]
+    pub user: Option<String>,
+    /// IP address.
+    #[param(max_length = 255)]
+    pub ip_address: Option<String>,
+    /// From this day (`yyyy-MM-dd`, UTC) or epoch milliseconds, included.
+    #[param(max_length = 20)]
+    pub date_from: Option<String>,
+    /// To this day (`yyyy-MM-dd`, UTC, the whole day) or epoch milliseconds, included.
+    #[param(max_length = 20)]
+    pub date_to: Option<String>,
+    /// `desc` (newest first, the default) or `asc`.
+    #[param(pattern = "^(asc|desc)$")]
+    pub direction: Option<String>,
 }
 
 /// The link of an administrator's mail: `lifespan`, `client_id`, `redirect_uri`.

@@ -37,8 +37,8 @@ pub use options::{
 };
 pub use secret::{MASK, Secret};
 pub use settings::{
-    BootstrapSettings, DbKind, DbSettings, FeatureSettings, HostnameSettings, HttpSettings,
-    ImportSettings, ManagementSettings, Mode, ProxyHeaders, ProxySettings, Settings,
+    BootstrapSettings, DbKind, DbSettings, EventMetricsSettings, FeatureSettings, HostnameSettings,
+    HttpSettings, ImportSettings, ManagementSettings, Mode, ProxyHeaders, ProxySettings, Settings,
 };
 pub use source::Source;
 

@@ -386,6 +386,33 @@ pub const OPTIONS: &[OptionSpec] = &[
     )),
     server(default(
         opt(
+            "event-metrics-user-enabled",
+            "KC_EVENT_METRICS_USER_ENABLED",
+            K::Bool,
+            C::Management,
+            "Count user (login) events in the `keycloak_user_events_total` metric; needs `metrics-enabled`.",
+        ),
+        "false",
+    )),
+    server(default(
+        opt(
+            "event-metrics-user-tags",
+            "KC_EVENT_METRICS_USER_TAGS",
+            K::List,
+            C::Management,
+            "Labels of the user event metric besides `event` and `error`: any of `realm`, `clientId`, `idp`.",
+        ),
+        "realm",
+    )),
+    server(opt(
+        "event-metrics-user-events",
+        "KC_EVENT_METRICS_USER_EVENTS",
+        K::List,
+        C::Management,
+        "User events counted by the metric, in lower case (`login`, `code_to_token`, ...); unset counts all.",
+    )),
+    server(default(
+        opt(
             "http-management-port",
             "KC_HTTP_MANAGEMENT_PORT",
             K::Port,

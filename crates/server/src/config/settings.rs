@@ -91,6 +91,21 @@ pub struct ManagementSettings {
     pub relative_path: String,
     /// `legacy-observability-interface`: serve health and metrics on the main port.
     pub legacy_observability_interface: bool,
+    /// `event-metrics-user-*`: counting user events (only with `metrics-enabled`).
+    pub event_metrics: Option<EventMetricsSettings>,
+}
+
+/// Which labels and events the user event metric (`keycloak_user_events_total`) has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventMetricsSettings {
+    /// The `realm` label.
+    pub realm: bool,
+    /// The `client_id` label.
+    pub client_id: bool,
+    /// The `idp` label (always empty: identity brokering is not supported).
+    pub idp: bool,
+    /// The event types counted; `None`: all.
+    pub events: Option<Vec<portcullis_model::events::EventType>>,
 }
 
 /// Realm import at start-up.
@@ -467,6 +482,55 @@ pub(crate) fn build(
             )?
             .unwrap_or_else(|| http.relative_path.clone()),
         legacy_observability_interface: v.bool("legacy-observability-interface")?,
+        event_metrics: None,
+    };
+    let event_metrics = if v.bool("event-metrics-user-enabled")? {
+        let tags = v.list("event-metrics-user-tags");
+        for t in &tags {
+            if !matches!(t.as_str(), "realm" | "clientId" | "idp") {
+                return Err(ConfigError::InvalidValue {
+                    option: v.option_ref("event-metrics-user-tags"),
+                    value: t.clone(),
+                    expected: "Expected any of realm, clientId, idp, separated by commas.".into(),
+                });
+            }
+        }
+        let names = v.list("event-metrics-user-events");
+        let mut events = Vec::with_capacity(names.len());
+        for n in &names {
+            match portcullis_model::events::EventType::from_metric_name(n) {
+                Some(t) => events.push(t),
+                None => {
+                    return Err(ConfigError::InvalidValue {
+                        option: v.option_ref("event-metrics-user-events"),
+                        value: n.clone(),
+                        expected: format!(
+                            "Expected user event names such as login, code_to_token, refresh_token: {}.",
+                            portcullis_model::events::EventType::all()
+                                .map(|t| t.metric_name())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+        Some(EventMetricsSettings {
+            realm: tags.iter().any(|t| t == "realm"),
+            client_id: tags.iter().any(|t| t == "clientId"),
+            idp: tags.iter().any(|t| t == "idp"),
+            events: (!events.is_empty()).then_some(events),
+        })
+    } else {
+        None
+    };
+    let management = ManagementSettings {
+        event_metrics: if management.metrics_enabled {
+            event_metrics
+        } else {
+            None
+        },
+        ..management
     };
 
     let import = ImportSettings {

@@ -10,6 +10,7 @@
 
 use crate::app::{AppState, enabled_realm};
 use crate::error::internal_any;
+use crate::events::{self, Event};
 use crate::oidc::brute_force;
 use crate::oidc::credentials::{self, PasswordCheck};
 use crate::oidc::http::{self, now_ms, now_s, sha256_b64};
@@ -20,6 +21,7 @@ use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
+use portcullis_model::events::EventType;
 use portcullis_model::records::{
     AuthCodeRecord, AuthSessionRecord, ClientRecord, RealmRecord, UserRecord, UserSessionRecord,
 };
@@ -150,6 +152,7 @@ fn client_facts(client: &ClientRecord) -> ClientFacts {
 pub async fn auth(
     State(s): State<AppState>,
     Path(realm): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -168,7 +171,7 @@ pub async fn auth(
     } else {
         Params::parse(query.unwrap_or_default().as_bytes())
     };
-    match auth_inner(&s, &fe, &realm, &params, &headers).await {
+    match auth_inner(&s, &fe, &realm, &params, &headers, peer).await {
         Ok(r) => r,
         Err(e) => internal_any(e),
     }
@@ -180,6 +183,7 @@ async fn auth_inner(
     realm: &RealmRecord,
     params: &Params,
     headers: &HeaderMap,
+    peer: SocketAddr,
 ) -> Result<Response> {
     let (client_id, redirect_uri) = match authorize::identify(params) {
         Ok(v) => v,
@@ -258,7 +262,8 @@ async fn auth_inner(
         if !req.prompt.login && fresh_enough && same_user {
             // The identity cookie stays as set at login: the logout confirmation's CSRF value
             // is derived from it.
-            return finish(s, fe, realm, &client, &req, us, user, "0").await;
+            let ip = http::client_address(s, headers).or_else(|| Some(peer.ip().to_string()));
+            return finish(s, fe, realm, &client, &req, us, user, "0", ip.as_deref()).await;
         }
     }
     if req.prompt.none {
@@ -467,6 +472,16 @@ async fn touch_identity(
     Ok(())
 }
 
+/// The `LOGIN` event of a browser login for `req` (success or, with `.error(..)`, failure).
+pub(crate) fn login_event(client: &ClientRecord, req: &AuthRequest, ip: Option<&str>) -> Event {
+    Event::new(EventType::Login)
+        .client(&client.client_id)
+        .ip(ip)
+        .detail("auth_method", "openid-connect")
+        .detail("auth_type", "code")
+        .detail("redirect_uri", req.redirect_uri.as_str())
+}
+
 /// Issue the code for an authenticated session and answer the client.
 #[allow(clippy::too_many_arguments)]
 async fn finish(
@@ -478,6 +493,7 @@ async fn finish(
     us: &UserSessionRecord,
     user: &UserRecord,
     acr: &str,
+    ip: Option<&str>,
 ) -> Result<Response> {
     let granted = match issue::grant_scopes(s, client, &req.scope, None).await? {
         Ok(g) => g,
@@ -507,6 +523,13 @@ async fn finish(
         })
         .await?;
     tracing::debug!(realm = %realm.name, client = %client.client_id, user = %user.id, "authorization code issued");
+    let event = login_event(client, req, ip)
+        .user(&user.id)
+        .session(&us.id)
+        .detail("username", user.username.as_str())
+        .detail("consent", "no_consent_required")
+        .detail("code_id", cs.id.as_str());
+    events::emit(s, realm, event).await;
     Ok(respond(
         s,
         fe,
@@ -665,7 +688,14 @@ async fn authenticate_inner(
     let checked = brute_force::check_password(s, realm, username, password, ip.as_deref()).await?;
     let user = match checked {
         PasswordCheck::Valid(u) => u,
-        PasswordCheck::Invalid | PasswordCheck::Disabled(_) => {
+        refused => {
+            if let Some(r) = refused.refusal() {
+                let mut e = login_event(&p.client, &p.req, ip.as_deref())
+                    .detail("username", echo.as_str())
+                    .error(r.error);
+                e.user_id = r.user_id;
+                events::emit(s, realm, e).await;
+            }
             // UI-3: the same answer for unknown users, wrong passwords and disabled accounts.
             return Ok(login_page(
                 s,
@@ -697,6 +727,7 @@ pub(crate) async fn complete_login(
             "Your login attempt timed out. Login will start from the beginning.",
         ));
     }
+    brute_force::succeeded(s, realm, &user.id).await?;
     let now = now_ms();
     let us = UserSessionRecord {
         id: uuid::Uuid::new_v4().to_string(),
@@ -709,7 +740,18 @@ pub(crate) async fn complete_login(
         ip_address: ip,
     };
     s.store.create_user_session(&us).await?;
-    let mut resp = finish(s, fe, realm, &p.client, &p.req, &us, user, "1").await?;
+    let mut resp = finish(
+        s,
+        fe,
+        realm,
+        &p.client,
+        &p.req,
+        &us,
+        user,
+        "1",
+        us.ip_address.as_deref(),
+    )
+    .await?;
     touch_identity(s, fe, realm, &us, &mut resp).await?;
     Ok(resp)
 }

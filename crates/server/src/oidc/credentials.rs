@@ -94,10 +94,40 @@ pub async fn authenticate_client(
 /// The outcome of a username/password check.
 pub enum PasswordCheck {
     Valid(UserRecord),
-    /// Unknown user or wrong password (indistinguishable on purpose).
-    Invalid,
+    /// Unknown user, wrong password or an account locked by brute-force detection: one
+    /// answer to the caller (UI-3). The refusal's reason is for events only.
+    Invalid(Refusal),
     /// Right password, but the account is disabled.
     Disabled(UserRecord),
+}
+
+/// Why a password check failed, in Keycloak's event error codes; never shown to the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The user the login named, when one exists.
+    pub user_id: Option<String>,
+    /// `user_not_found`, `invalid_user_credentials` or `user_temporarily_disabled`.
+    pub error: &'static str,
+}
+
+impl PasswordCheck {
+    /// Why the check failed (`None` when it passed); a disabled account is `user_disabled`.
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self {
+            PasswordCheck::Valid(_) => None,
+            PasswordCheck::Invalid(r) => Some(r.clone()),
+            PasswordCheck::Disabled(u) => Some(Refusal::of(Some(u), "user_disabled")),
+        }
+    }
+}
+
+impl Refusal {
+    pub fn of(user: Option<&UserRecord>, error: &'static str) -> Refusal {
+        Refusal {
+            user_id: user.map(|u| u.id.clone()),
+            error,
+        }
+    }
 }
 
 /// Find a user by username, or by email when the realm allows it.
@@ -131,14 +161,20 @@ pub async fn check_password(
     password: &str,
 ) -> Result<PasswordCheck> {
     if password.len() > MAX_PASSWORD_BYTES {
-        return Ok(PasswordCheck::Invalid);
+        return Ok(PasswordCheck::Invalid(Refusal::of(
+            None,
+            "invalid_user_credentials",
+        )));
     }
     let user = find_user(state, realm, login).await?;
     let verified = password_matches(state, user.as_ref(), password).await?;
     Ok(match (user, verified) {
         (Some(u), true) if u.enabled => PasswordCheck::Valid(u),
         (Some(u), true) => PasswordCheck::Disabled(u),
-        _ => PasswordCheck::Invalid,
+        (Some(u), false) => {
+            PasswordCheck::Invalid(Refusal::of(Some(&u), "invalid_user_credentials"))
+        }
+        (None, _) => PasswordCheck::Invalid(Refusal::of(None, "user_not_found")),
     })
 }
 

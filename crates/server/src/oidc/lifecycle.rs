@@ -15,6 +15,7 @@
 
 use crate::app::{AppState, enabled_realm};
 use crate::error::internal_any;
+use crate::events::{self, Event};
 use crate::mail::{self, MailKind, SmtpSettings};
 use crate::oidc::action_token::{self, ActionToken, Checked};
 use crate::oidc::authorize::{
@@ -30,6 +31,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use minijinja::context;
+use portcullis_model::events::EventType;
 use portcullis_model::password::{HashPolicy, PasswordHash};
 use portcullis_model::password_policy::{PasswordPolicy, PolicyViolation};
 use portcullis_model::records::{
@@ -128,6 +130,14 @@ impl Flow {
     fn action_url(&self, fe: &Frontend) -> String {
         fe.login_action("required-action", &self.client.client_id, &self.tab_id)
     }
+}
+
+/// An event of this flow's user and client.
+fn flow_event(kind: EventType, flow: &Flow, user: &UserRecord, ip: Option<&str>) -> Event {
+    Event::new(kind)
+        .client(&flow.client.client_id)
+        .user(&user.id)
+        .ip(ip)
 }
 
 /// The flow of this browser tab (cookie + `tab_id`), or the page to show instead.
@@ -277,7 +287,7 @@ async fn next_step(
         UPDATE_PROFILE => update_profile_page(s, fe, realm, flow, &profile_of(user), None),
         VERIFY_EMAIL => {
             let mut message = None;
-            if entering && !send_verify_mail(s, fe, realm, flow, user).await? {
+            if entering && !send_verify_mail(s, fe, realm, flow, user, ip.as_deref()).await? {
                 message = Some(EMAIL_SEND_ERROR);
             }
             verify_email_page(s, fe, realm, flow, user, message)
@@ -470,8 +480,12 @@ async fn send_verify_mail(
     realm: &RealmRecord,
     flow: &Flow,
     user: &UserRecord,
+    ip: Option<&str>,
 ) -> Result<bool> {
     let (Some(settings), Some(email)) = (smtp_of(realm), user.email.as_deref()) else {
+        let event =
+            flow_event(EventType::SendVerifyEmail, flow, user, ip).error("email_send_failed");
+        events::emit(s, realm, event).await;
         return Ok(false);
     };
     let lifespan = action_token::lifespan(realm, action_token::VERIFY_EMAIL, false);
@@ -501,7 +515,13 @@ async fn send_verify_mail(
         lifespan,
         &[],
     )?;
-    Ok(mail::send_logged(&settings, &realm.name, &m).await)
+    let sent = mail::send_logged(&settings, &realm.name, &m).await;
+    let mut event = flow_event(EventType::SendVerifyEmail, flow, user, ip).detail("email", email);
+    if !sent {
+        event = event.error("email_send_failed");
+    }
+    events::emit(s, realm, event).await;
+    Ok(sent)
 }
 
 // ------------------------------------------------------------------- password policy
@@ -663,7 +683,7 @@ async fn required_action_inner(
         CONFIGURE_TOTP => submit_totp(s, fe, realm, &flow, user, &form, ip).await,
         VERIFY_EMAIL => {
             let message = if form.one("resend").ok().flatten().is_some() {
-                if send_verify_mail(s, fe, realm, &flow, &user).await? {
+                if send_verify_mail(s, fe, realm, &flow, &user, ip.as_deref()).await? {
                     None
                 } else {
                     Some(EMAIL_SEND_ERROR)
@@ -698,6 +718,12 @@ async fn submit_password(
     s.store
         .change_password(&realm.id, &cred, history_to_keep(realm), false)
         .await?;
+    events::emit(
+        s,
+        realm,
+        flow_event(EventType::UpdatePassword, flow, &user, ip.as_deref()),
+    )
+    .await;
     if flow.kind() != KIND_LOGIN {
         // A password set from a mail link ends the user's sessions everywhere, as Keycloak
         // does after a credential reset.
@@ -841,6 +867,13 @@ async fn submit_profile(
             ));
         }
     }
+    let mut event = flow_event(EventType::UpdateProfile, flow, &user, ip.as_deref());
+    if user.email != updated.email {
+        event = event
+            .detail("previous_email", user.email.clone().unwrap_or_default())
+            .detail("updated_email", updated.email.clone().unwrap_or_default());
+    }
+    events::emit(s, realm, event).await;
     s.store
         .finish_flow_action(&flow.row.id, UPDATE_PROFILE)
         .await?;
@@ -927,7 +960,23 @@ async fn submit_otp(
     ip: Option<String>,
 ) -> Result<Response> {
     let code = form.one("otp").ok().flatten().unwrap_or("");
-    if !otp_valid(s, realm, &user.id, code).await? {
+    // A locked user gets the wrong-code answer whatever the code (failures while locked are
+    // not counted, as with passwords).
+    let locked = crate::oidc::brute_force::locked(s, realm, user).await?;
+    if locked || !otp_valid(s, realm, &user.id, code).await? {
+        // A wrong code counts as a failed login, for brute-force detection too.
+        if !locked {
+            crate::oidc::brute_force::record_failure(s, realm, user, ip.as_deref()).await?;
+        }
+        let event = flow_event(EventType::Login, flow, user, ip.as_deref())
+            .detail("username", user.username.as_str())
+            .detail("auth_method", "openid-connect")
+            .error(if locked {
+                "user_temporarily_disabled"
+            } else {
+                "invalid_user_credentials"
+            });
+        events::emit(s, realm, event).await;
         return Ok(otp_page(s, fe, realm, flow, Some(INVALID_OTP)));
     }
     let Some(extra) = &flow.extra else {
@@ -1118,6 +1167,12 @@ async fn submit_totp(
     };
     let cred = otp_credential(&user.id, &policy, &key, label);
     s.store.add_otp_credential(&realm.id, &cred).await?;
+    events::emit(
+        s,
+        realm,
+        flow_event(EventType::UpdateTotp, flow, &user, ip.as_deref()),
+    )
+    .await;
     s.store
         .finish_flow_action(&flow.row.id, CONFIGURE_TOTP)
         .await?;
@@ -1156,6 +1211,7 @@ fn reset_page(
 pub async fn reset_credentials(
     State(s): State<AppState>,
     Path(realm): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -1167,12 +1223,14 @@ pub async fn reset_credentials(
         Err(_) => return error_page(&s, &fe, "Realm does not exist"),
     };
     let query = Params::parse(query.unwrap_or_default().as_bytes());
-    match reset_inner(&s, &fe, &realm, &method, &query, &headers, &body).await {
+    let ip = http::client_address(&s, &headers).or_else(|| Some(peer.ip().to_string()));
+    match reset_inner(&s, &fe, &realm, &method, &query, &headers, &body, ip).await {
         Ok(r) => r,
         Err(e) => internal_any(e),
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn reset_inner(
     s: &AppState,
     fe: &Frontend,
@@ -1181,6 +1239,7 @@ async fn reset_inner(
     query: &Params,
     headers: &HeaderMap,
     body: &[u8],
+    ip: Option<String>,
 ) -> Result<Response> {
     if !realm.settings.reset_password_allowed.unwrap_or(false) {
         return Ok(error_page(s, fe, "Reset password is not allowed."));
@@ -1227,6 +1286,20 @@ async fn reset_inner(
             user = found.into_iter().next();
         }
     }
+    let usable = user
+        .as_ref()
+        .filter(|u| u.enabled && u.service_account_client_id.is_none() && u.email.is_some());
+    let event = Event::new(EventType::SendResetPassword)
+        .client(&p.client.client_id)
+        .ip(ip.as_deref())
+        .detail("username", login.as_str());
+    let event = match usable {
+        Some(u) => event
+            .user(&u.id)
+            .detail("email", u.email.clone().unwrap_or_default()),
+        None => event.error("user_not_found"),
+    };
+    events::emit(s, realm, event).await;
     match user {
         Some(u) if u.enabled && u.service_account_client_id.is_none() && u.email.is_some() => {
             // Signing, rendering and sending all happen off the request path.
@@ -1432,6 +1505,15 @@ async fn registration_inner(
         Err(UserConflict::Email) => return again("Email already exists."),
     }
     tracing::info!(realm = %realm.name, user = %user.id, "user registered");
+    let event = Event::new(EventType::Register)
+        .client(&p.client.client_id)
+        .user(&user.id)
+        .ip(ip.as_deref())
+        .detail("username", user.username.as_str())
+        .detail("email", user.email.clone().unwrap_or_default())
+        .detail("register_method", "form")
+        .detail("redirect_uri", p.req.redirect_uri.as_str());
+    events::emit(s, realm, event).await;
     user.email_verified = false;
     after_login(s, fe, realm, &p, &user, ip).await
 }
@@ -1552,6 +1634,12 @@ async fn action_token_inner(
             }
             s.caches.invalidate_user(&user.id);
             user.email_verified = true;
+            let event = Event::new(EventType::VerifyEmail)
+                .client(&client.client_id)
+                .user(&user.id)
+                .ip(ip.as_deref())
+                .detail("email", email.as_str());
+            events::emit(s, realm, event).await;
             let Some(p) = login else {
                 // Sent by an administrator with a redirect URI: go there.
                 if let Some(uri) = t.redirect_uri.as_deref() {
@@ -1568,6 +1656,12 @@ async fn action_token_inner(
             (KIND_RESET, vec![UPDATE_PASSWORD.to_owned()], None, login)
         }
         _ => {
+            let event = Event::new(EventType::ExecuteActionToken)
+                .client(&client.client_id)
+                .user(&user.id)
+                .ip(ip.as_deref())
+                .detail("action", t.typ.as_str());
+            events::emit(s, realm, event).await;
             let mut actions: Vec<String> = t.actions.iter().map(|a| canonical(a)).collect();
             // The link itself proves the address works.
             if actions.iter().any(|a| a == VERIFY_EMAIL)

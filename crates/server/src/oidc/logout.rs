@@ -4,21 +4,24 @@
 
 use crate::app::{AppState, enabled_realm};
 use crate::error::internal_any;
+use crate::events::{self, Event};
 use crate::oidc::authorize::{self, Frontend, IDENTITY_COOKIE};
 use crate::oidc::credentials;
 use crate::oidc::http::{self, now_s, sha256_b64};
 use crate::oidc::issue;
 use anyhow::{Context as _, Result};
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
+use portcullis_model::events::EventType;
 use portcullis_model::records::{ClientRecord, RealmRecord, UserSessionRecord};
 use portcullis_oidc::OAuthError;
 use portcullis_oidc::authorize::Params;
 use portcullis_oidc::claims;
 use serde_json::Value;
+use std::net::SocketAddr;
 
 /// The CSRF value of the logout confirmation: derived from the browser's identity cookie,
 /// which a cross-site page can neither read nor guess.
@@ -30,6 +33,7 @@ fn logout_csrf(identity: &str) -> String {
 pub async fn logout(
     State(s): State<AppState>,
     Path(realm): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -48,10 +52,11 @@ pub async fn logout(
     } else {
         Params::parse(query.unwrap_or_default().as_bytes())
     };
+    let ip = http::client_address(&s, &headers).or_else(|| Some(peer.ip().to_string()));
     let result = if method == Method::POST && matches!(params.one("refresh_token"), Ok(Some(_))) {
-        api_logout(&s, &realm, &headers, &params).await
+        api_logout(&s, &realm, &headers, &params, ip.as_deref()).await
     } else {
-        browser_logout(&s, &fe, &realm, &method, &headers, &params).await
+        browser_logout(&s, &fe, &realm, &method, &headers, &params, ip.as_deref()).await
     };
     match result {
         Ok(r) => r,
@@ -65,6 +70,7 @@ async fn api_logout(
     realm: &RealmRecord,
     headers: &HeaderMap,
     params: &Params,
+    ip: Option<&str>,
 ) -> Result<Response> {
     let caller = match credentials::authenticate_client(s, realm, headers, params).await? {
         Ok(c) => c,
@@ -95,6 +101,12 @@ async fn api_logout(
         return Ok(http::oauth_error(&OAuthError::session_not_active(), false));
     };
     end_session(s, realm, &issuer, &us).await?;
+    let event = Event::new(EventType::Logout)
+        .client(&caller.client.client_id)
+        .user(&us.user_id)
+        .session(&us.id)
+        .ip(ip);
+    events::emit(s, realm, event).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -123,6 +135,7 @@ async fn browser_logout(
     method: &Method,
     headers: &HeaderMap,
     params: &Params,
+    ip: Option<&str>,
 ) -> Result<Response> {
     let one = |name: &str| params.one(name);
     let (hint, redirect, state, client_id) = match (
@@ -227,6 +240,17 @@ async fn browser_logout(
             .is_none_or(|sub| sub == us.user_id);
         if same_user {
             end_session(s, realm, &fe.urls.issuer, us).await?;
+            let mut event = Event::new(EventType::Logout)
+                .user(&us.user_id)
+                .session(&us.id)
+                .ip(ip);
+            if let Some(c) = &client {
+                event = event.client(&c.client_id);
+            }
+            if let Some(uri) = redirect {
+                event = event.detail("redirect_uri", uri);
+            }
+            events::emit(s, realm, event).await;
         }
     }
 

@@ -3,6 +3,7 @@
 
 use crate::app::{AppState, enabled_realm};
 use crate::error::internal_any;
+use crate::events::{self, Event};
 use crate::oidc::brute_force;
 use crate::oidc::credentials::{self, AuthedClient, PasswordCheck};
 use crate::oidc::http::{self, now_ms, sha256_b64};
@@ -13,6 +14,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use portcullis_model::events::EventType;
 use portcullis_model::records::{ClientRecord, RealmRecord};
 use portcullis_oidc::OAuthError;
 use portcullis_oidc::authorize::Params;
@@ -40,12 +42,46 @@ pub async fn token(
         Ok(p) => p,
         Err(resp) => return resp,
     };
+    let ip = http::client_address(&s, &headers).or_else(|| Some(peer.ip().to_string()));
+    let grant_type = params.one("grant_type").ok().flatten().unwrap_or("");
     let authed = match credentials::authenticate_client(&s, &realm, &headers, &params).await {
         Ok(Ok(c)) => c,
-        Ok(Err((e, basic))) => return http::oauth_error(&e, basic),
+        Ok(Err((e, basic))) => {
+            if let Some(kind) = grant_event(grant_type) {
+                let mut ev = Event::new(kind)
+                    .ip(ip.as_deref())
+                    .detail("grant_type", grant_type)
+                    .error("invalid_client_credentials");
+                ev.client_id = params.one("client_id").ok().flatten().map(str::to_owned);
+                events::emit(&s, &realm, ev).await;
+            }
+            return http::oauth_error(&e, basic);
+        }
         Err(e) => return internal_any(e),
     };
-    let outcome = grant(&s, &realm, &authed, &params, &headers, peer).await;
+    let mut ev = grant_event(grant_type).map(|kind| {
+        Event::new(kind)
+            .client(&authed.client.client_id)
+            .ip(ip.as_deref())
+            .detail("grant_type", grant_type)
+            .detail(
+                "client_auth_method",
+                if authed.client.public_client() {
+                    "none"
+                } else {
+                    "client-secret"
+                },
+            )
+    });
+    let outcome = grant(&s, &realm, &authed, &params, &headers, ip, ev.as_mut()).await;
+    if let (Some(mut ev), Ok(result)) = (ev, &outcome) {
+        if let Err(e) = result
+            && ev.error.is_none()
+        {
+            ev.error = Some(grant_error(ev.kind, e).to_owned());
+        }
+        events::emit(&s, &realm, ev).await;
+    }
     let mut resp = match outcome {
         Ok(Ok(body)) => http::json(StatusCode::OK, body),
         Ok(Err(e)) => {
@@ -68,13 +104,47 @@ pub async fn token(
     resp
 }
 
+/// The event a grant type records; none for unknown grant types.
+fn grant_event(grant_type: &str) -> Option<EventType> {
+    match grant_type {
+        "authorization_code" => Some(EventType::CodeToToken),
+        "refresh_token" => Some(EventType::RefreshToken),
+        "client_credentials" => Some(EventType::ClientLogin),
+        "password" => Some(EventType::Login),
+        _ => None,
+    }
+}
+
+/// The event error of a refused grant, in Keycloak's terms, when the grant did not name one.
+fn grant_error(kind: EventType, e: &OAuthError) -> &'static str {
+    match (e.code.as_str(), kind) {
+        ("invalid_grant", EventType::CodeToToken) => "invalid_code",
+        ("invalid_grant", EventType::RefreshToken) => "invalid_token",
+        ("invalid_grant", EventType::Login) => "invalid_user_credentials",
+        ("invalid_grant", _) => "invalid_request",
+        ("unauthorized_client", _) => "not_allowed",
+        ("invalid_scope", _) => "invalid_scope",
+        ("invalid_client", _) => "invalid_client_credentials",
+        _ => "invalid_request",
+    }
+}
+
+/// Note who a grant concerns on its event (when there is one).
+fn note_user(ev: &mut Option<&mut Event>, user_id: &str, session_id: Option<&str>) {
+    if let Some(ev) = ev {
+        ev.user_id = Some(user_id.to_owned());
+        ev.session_id = session_id.map(str::to_owned);
+    }
+}
+
 async fn grant(
     s: &AppState,
     realm: &RealmRecord,
     authed: &AuthedClient,
     params: &Params,
     headers: &HeaderMap,
-    peer: SocketAddr,
+    ip: Option<String>,
+    mut ev: Option<&mut Event>,
 ) -> Result<Outcome> {
     let client = &authed.client;
     let grant_type = match params.one("grant_type") {
@@ -89,18 +159,36 @@ async fn grant(
     }
     let issuer = crate::oidc::urls(s, headers, &realm.name).issuer;
     let keys = issue::keys_for(s, realm, client).await?;
-    let ip = http::client_address(s, headers).or_else(|| Some(peer.ip().to_string()));
+    let g = Grant {
+        s,
+        realm,
+        client,
+        params,
+        issuer: &issuer,
+        keys: &keys,
+        ip,
+    };
     match grant_type {
-        "authorization_code" => authorization_code(s, realm, client, params, &issuer, &keys).await,
-        "refresh_token" => refresh(s, realm, client, params, &issuer, &keys).await,
-        "client_credentials" => {
-            client_credentials(s, realm, client, params, &issuer, &keys, peer).await
-        }
-        "password" => password(s, realm, client, params, &issuer, &keys, ip).await,
+        "authorization_code" => authorization_code(&g, &mut ev).await,
+        "refresh_token" => refresh(&g, &mut ev).await,
+        "client_credentials" => client_credentials(&g, &mut ev).await,
+        "password" => password(&g, &mut ev).await,
         _ => Ok(Err(OAuthError::unsupported_grant_type(
             "Unsupported grant_type",
         ))),
     }
+}
+
+/// What every grant works with.
+struct Grant<'a> {
+    s: &'a AppState,
+    realm: &'a RealmRecord,
+    client: &'a ClientRecord,
+    params: &'a Params,
+    issuer: &'a str,
+    keys: &'a Arc<RealmKeys>,
+    /// The caller's address (forwarded when trusted).
+    ip: Option<String>,
 }
 
 fn param<'a>(params: &'a Params, name: &str) -> std::result::Result<&'a str, OAuthError> {
@@ -118,14 +206,16 @@ macro_rules! try_oauth {
     };
 }
 
-async fn authorization_code(
-    s: &AppState,
-    realm: &RealmRecord,
-    client: &ClientRecord,
-    params: &Params,
-    issuer: &str,
-    keys: &Arc<RealmKeys>,
-) -> Result<Outcome> {
+async fn authorization_code(g: &Grant<'_>, ev: &mut Option<&mut Event>) -> Result<Outcome> {
+    let Grant {
+        s,
+        realm,
+        client,
+        params,
+        issuer,
+        keys,
+        ..
+    } = *g;
     let code = try_oauth!(param(params, "code"));
     let redirect_uri = try_oauth!(params.one("redirect_uri"));
     let verifier = try_oauth!(params.one("code_verifier"));
@@ -173,9 +263,17 @@ async fn authorization_code(
         }
         (None, None) => {}
     }
+    if let Some(ev) = ev {
+        ev.details
+            .insert("code_id".into(), c.client_session_id.clone());
+        ev.details
+            .insert("redirect_uri".into(), c.redirect_uri.clone());
+        ev.session_id = Some(c.user_session_id.clone());
+    }
     let Some(us) = s.store.user_session(&c.user_session_id).await? else {
         return Ok(Err(OAuthError::session_not_active()));
     };
+    note_user(ev, &us.user_id, Some(&us.id));
     if !issue::session_alive(realm, &us, now) {
         return Ok(Err(OAuthError::session_not_active()));
     }
@@ -216,14 +314,16 @@ async fn authorization_code(
     Ok(Ok(body))
 }
 
-async fn refresh(
-    s: &AppState,
-    realm: &RealmRecord,
-    client: &ClientRecord,
-    params: &Params,
-    issuer: &str,
-    keys: &Arc<RealmKeys>,
-) -> Result<Outcome> {
+async fn refresh(g: &Grant<'_>, ev: &mut Option<&mut Event>) -> Result<Outcome> {
+    let Grant {
+        s,
+        realm,
+        client,
+        params,
+        issuer,
+        keys,
+        ..
+    } = *g;
     let token = try_oauth!(param(params, "refresh_token"));
     let requested_scope = try_oauth!(params.one("scope")).unwrap_or("");
     let claims = match issue::verify_refresh_token(keys, issuer, token) {
@@ -243,6 +343,9 @@ async fn refresh(
     let (Some(sid), Some(generation)) = (text("sid"), issue::refresh_generation(&claims)) else {
         return Ok(Err(OAuthError::invalid_refresh_token()));
     };
+    if let Some(sub) = text("sub") {
+        note_user(ev, sub, Some(sid));
+    }
     let now = now_ms();
     let Some(us) = s.store.user_session(sid).await? else {
         return Ok(Err(OAuthError::session_not_active()));
@@ -334,15 +437,17 @@ async fn refresh(
     Ok(Ok(body))
 }
 
-async fn client_credentials(
-    s: &AppState,
-    realm: &RealmRecord,
-    client: &ClientRecord,
-    params: &Params,
-    issuer: &str,
-    keys: &Arc<RealmKeys>,
-    peer: SocketAddr,
-) -> Result<Outcome> {
+async fn client_credentials(g: &Grant<'_>, ev: &mut Option<&mut Event>) -> Result<Outcome> {
+    let Grant {
+        s,
+        realm,
+        client,
+        params,
+        issuer,
+        keys,
+        ..
+    } = *g;
+    let ip = g.ip.clone();
     if client.public_client() {
         return Ok(Err(OAuthError::unauthorized_client(
             "Public client not allowed to retrieve service account",
@@ -360,11 +465,12 @@ async fn client_credentials(
         )
         .with_detail("no service-account user")));
     };
+    note_user(ev, &user.id, None);
     if !user.enabled {
         return Ok(Err(OAuthError::invalid_grant("User is disabled")));
     }
     let granted = try_oauth!(issue::grant_scopes(s, client, scope, None).await?);
-    let addr = peer.ip().to_string();
+    let addr = ip.unwrap_or_default();
     let notes = BTreeMap::from([
         ("client_id".to_string(), client.client_id.clone()),
         ("clientHost".to_string(), addr.clone()),
@@ -388,15 +494,17 @@ async fn client_credentials(
     Ok(Ok(body))
 }
 
-async fn password(
-    s: &AppState,
-    realm: &RealmRecord,
-    client: &ClientRecord,
-    params: &Params,
-    issuer: &str,
-    keys: &Arc<RealmKeys>,
-    ip: Option<String>,
-) -> Result<Outcome> {
+async fn password(g: &Grant<'_>, ev: &mut Option<&mut Event>) -> Result<Outcome> {
+    let Grant {
+        s,
+        realm,
+        client,
+        params,
+        issuer,
+        keys,
+        ..
+    } = *g;
+    let ip = g.ip.clone();
     if !client.repr.direct_access_grants_enabled.unwrap_or(false) {
         return Ok(Err(OAuthError::unauthorized_client(
             "Client not allowed for direct access grants",
@@ -406,12 +514,23 @@ async fn password(
     let password = try_oauth!(param(params, "password"));
     let scope = try_oauth!(params.one("scope")).unwrap_or("");
     let granted = try_oauth!(issue::grant_scopes(s, client, scope, None).await?);
+    if let Some(ev) = ev {
+        let shown: String = username.chars().take(255).collect();
+        ev.details.insert("username".into(), shown);
+        ev.details
+            .insert("auth_method".into(), "openid-connect".into());
+    }
     let checked = brute_force::check_password(s, realm, username, password, ip.as_deref()).await?;
+    if let (Some(r), Some(ev)) = (checked.refusal(), ev.as_deref_mut()) {
+        ev.user_id = r.user_id;
+        ev.error = Some(r.error.to_owned());
+    }
     let user = match checked {
         PasswordCheck::Valid(u) => u,
-        PasswordCheck::Invalid => return Ok(Err(OAuthError::invalid_user_credentials())),
+        PasswordCheck::Invalid(_) => return Ok(Err(OAuthError::invalid_user_credentials())),
         PasswordCheck::Disabled(_) => return Ok(Err(OAuthError::account_disabled())),
     };
+    note_user(ev, &user.id, None);
     // A user with a one-time-code credential sends the current code as `totp` (Keycloak's
     // direct grant); without it the answer is the same as for a wrong password.
     if !crate::oidc::lifecycle::otp_keys(s, &user.id)
@@ -420,17 +539,26 @@ async fn password(
     {
         let code = params.one("totp").ok().flatten().unwrap_or("");
         if !crate::oidc::lifecycle::otp_valid(s, realm, &user.id, code).await? {
+            brute_force::record_failure(s, realm, &user, ip.as_deref()).await?;
+            if let Some(ev) = ev.as_deref_mut() {
+                ev.error = Some("invalid_user_credentials".into());
+            }
             return Ok(Err(OAuthError::invalid_user_credentials()));
         }
     }
+    brute_force::succeeded(s, realm, &user.id).await?;
     // Pending required actions, the realm's email verification included (TOK-6).
     if !s.store.required_actions(&user.id).await?.is_empty()
         || crate::oidc::lifecycle::must_verify_email(realm, &user)
     {
+        if let Some(ev) = ev.as_deref_mut() {
+            ev.error = Some("resolve_required_actions".into());
+        }
         return Ok(Err(OAuthError::account_not_fully_set_up()));
     }
     let (us, cs) =
         credentials::start_session(s, realm, &user, client, &granted.names, None, ip).await?;
+    note_user(ev, &user.id, Some(&us.id));
     let body = issue::issue_for(
         s,
         keys,

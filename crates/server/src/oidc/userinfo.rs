@@ -2,19 +2,22 @@
 
 use crate::app::{AppState, enabled_realm};
 use crate::error::internal_any;
+use crate::events::{self, Event};
 use crate::oidc::credentials;
 use crate::oidc::http::{self, now_ms};
 use crate::oidc::issue::{self, ActiveToken};
 use anyhow::Result;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
+use portcullis_model::events::EventType;
 use portcullis_model::records::RealmRecord;
 use portcullis_oidc::claims::{self, TokenInput};
 use portcullis_oidc::jose::Algorithm;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 
 fn bearer_error(realm: &str, status: StatusCode, error: Option<(&str, &str)>) -> Response {
     let mut challenge = format!("Bearer realm=\"{realm}\"");
@@ -99,6 +102,7 @@ fn input<'a>(
 pub async fn userinfo(
     State(s): State<AppState>,
     Path(realm_name): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
@@ -127,7 +131,8 @@ pub async fn userinfo(
         (None, Some(t)) => t,
         (None, None) => return bearer_error(&realm.name, StatusCode::UNAUTHORIZED, None),
     };
-    match userinfo_inner(&s, &realm, &headers, &token).await {
+    let ip = http::client_address(&s, &headers).or_else(|| Some(peer.ip().to_string()));
+    match userinfo_inner(&s, &realm, &headers, &token, ip.as_deref()).await {
         Ok(r) => r,
         Err(e) => internal_any(e),
     }
@@ -138,6 +143,7 @@ async fn userinfo_inner(
     realm: &RealmRecord,
     headers: &HeaderMap,
     token: &str,
+    ip: Option<&str>,
 ) -> Result<Response> {
     let issuer = crate::oidc::urls(s, headers, &realm.name).issuer;
     let keys = s.keys.get(&s.store, realm).await?;
@@ -152,9 +158,22 @@ async fn userinfo_inner(
         Ok(t) => t,
         Err(why) => {
             tracing::debug!(reason = ?why, "userinfo: token refused");
+            let event = Event::new(EventType::UserInfoRequest)
+                .ip(ip)
+                .error("invalid_token");
+            events::emit(s, realm, event).await;
             return Ok(invalid());
         }
     };
+    let mut event = Event::new(EventType::UserInfoRequest)
+        .client(&t.client.client_id)
+        .user(&t.user.id)
+        .ip(ip)
+        .detail("auth_method", "validate_access_token");
+    if let Some(us) = &t.user_session {
+        event = event.session(&us.id);
+    }
+    events::emit(s, realm, event).await;
     let has_openid = t
         .claims
         .get("scope")
@@ -284,6 +303,7 @@ async fn refresh_token_live(s: &AppState, realm: &RealmRecord, c: &Value) -> Res
 pub async fn revoke(
     State(s): State<AppState>,
     Path(realm): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -313,6 +333,11 @@ pub async fn revoke(
     let done = revoke_inner(&s, &realm, &headers, &caller.client, token).await;
     match done {
         Ok(()) => {
+            let ip = http::client_address(&s, &headers).or_else(|| Some(peer.ip().to_string()));
+            let event = Event::new(EventType::RevokeGrant)
+                .client(&caller.client.client_id)
+                .ip(ip.as_deref());
+            events::emit(&s, &realm, event).await;
             let mut resp = http::json(StatusCode::OK, json!({}));
             cors_for(&mut resp, &headers, &caller.client);
             resp

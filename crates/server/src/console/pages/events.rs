@@ -1,4 +1,5 @@
-//! The events page: the realm's latest admin events, read through the admin API.
+//! The events page: the realm's latest user (login) events and admin events, read through the
+//! admin API.
 
 use super::Page;
 use crate::admin::auth::Action;
@@ -6,35 +7,41 @@ use crate::console::Admin;
 use axum::extract::Path;
 use serde_json::{Value, json};
 
-/// The realm's admin events, newest first (the latest hundred), and whether the realm records
-/// them now; through the admin API, so the caller needs `view-events`.
-async fn admin_events(
+/// The latest hundred events of one kind (`events` or `admin-events`), newest first, each with
+/// its time as text; through the admin API, so the caller needs `view-events`.
+async fn latest(
     admin: &Admin,
     realm: &str,
-) -> Result<(Vec<Value>, bool), axum::response::Response> {
+    kind: &str,
+) -> Result<Vec<Value>, axum::response::Response> {
     let base = crate::console::api::realm_path(realm);
-    let config = admin.get(&format!("{base}/events/config")).await?;
-    let events = admin
-        .get(&format!("{base}/admin-events?first=0&max=100"))
-        .await?;
+    let events = admin.get(&format!("{base}/{kind}?first=0&max=100")).await?;
     let mut list = events.as_array().cloned().unwrap_or_default();
     for e in &mut list {
         if let Some(ms) = e["time"].as_i64() {
             e["when"] = Value::String(utc_text(ms));
         }
     }
-    Ok((list, config["adminEventsEnabled"] == Value::Bool(true)))
+    Ok(list)
 }
 
-/// GET `.../events`.
+/// GET `.../events`: user events, then admin events, with whether the realm records each now.
 pub async fn list(admin: Admin, Path(realm): Path<String>) -> Page {
     admin.authorize(&realm, Action::ViewEvents).await?;
-    let (events, recording) = admin_events(&admin, &realm).await?;
+    let base = crate::console::api::realm_path(&realm);
+    let config = admin.get(&format!("{base}/events/config")).await?;
+    let user_events = latest(&admin, &realm, "events").await?;
+    let events = latest(&admin, &realm, "admin-events").await?;
     Ok(admin.page(
         "events.html",
         Some(&realm),
         "events",
-        json!({ "events": events, "recording": recording }),
+        json!({
+            "user_events": user_events,
+            "user_recording": config["eventsEnabled"] == Value::Bool(true),
+            "events": events,
+            "recording": config["adminEventsEnabled"] == Value::Bool(true),
+        }),
     ))
 }
 
