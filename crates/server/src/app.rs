@@ -171,6 +171,7 @@ pub fn router(state: AppState, opts: AppOptions) -> Router {
         .merge(crate::oidc::routes())
         .merge(crate::admin::router(&state, &opts.relative_path))
         .merge(crate::console::routes(state.clone()))
+        .merge(crate::account::routes(state.clone()))
         .with_state(state);
     let mut app = if opts.relative_path == "/" {
         realm_routes

@@ -2,13 +2,14 @@
 //! integration tests and benchmarks can start the real server in-process or as a process.
 //!
 //! Module map: `config` (kc.sh-style options), `run` (the commands), `app` (public HTTP
-//! routes), `admin` (the admin REST API), `console` (the web admin console), `management` (health and metrics port), `realms` (import/export I/O),
+//! routes), `admin` (the admin REST API), `console` (the web admin console), `account` (the account console and REST API), `management` (health and metrics port), `realms` (import/export I/O),
 //! `bootstrap` (first admin), `telemetry` (logs, metrics), `error` (5xx answers), `mail` (SMTP).
 
 // Handlers answer early with a ready `Response` as the error of a helper (`Result<T, Response>`);
 // boxing it would only add an allocation on the error path.
 #![allow(clippy::result_large_err)]
 
+pub mod account;
 pub mod admin;
 pub mod app;
 pub mod bootstrap;

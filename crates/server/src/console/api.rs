@@ -6,12 +6,12 @@
 //! write, cache invalidation). The browser's `Host` and forwarding headers go along, so URLs
 //! and the issuer are the ones the browser sees.
 
-use super::{Admin, Console};
+use super::Admin;
+use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use axum::response::Response;
-use portcullis_model::defaults::MASTER_REALM;
 use serde_json::Value;
 use std::net::SocketAddr;
 use tower::ServiceExt as _;
@@ -37,8 +37,9 @@ impl Reply {
     }
 }
 
-async fn send(c: &Console, req: Request<Body>) -> anyhow::Result<Reply> {
-    let resp = c.api.clone().oneshot(req).await?;
+/// Hand `req` to `api` and read its answer.
+pub async fn send(api: &Router, req: Request<Body>) -> anyhow::Result<Reply> {
+    let resp = api.clone().oneshot(req).await?;
     let status = resp.status();
     let location = resp
         .headers()
@@ -58,7 +59,8 @@ async fn send(c: &Console, req: Request<Body>) -> anyhow::Result<Reply> {
     })
 }
 
-fn request(
+/// A request carrying the browser's forwarding headers and peer address.
+pub fn request(
     method: Method,
     path: &str,
     forward: &HeaderMap,
@@ -71,9 +73,10 @@ fn request(
     Ok(req)
 }
 
-/// POST to master's token endpoint; the JSON answer of a 200, an error otherwise.
+/// POST to `realm`'s token endpoint; the JSON answer of a 200, an error otherwise.
 pub async fn token_request(
-    c: &Console,
+    api: &Router,
+    realm: &str,
     forward: &HeaderMap,
     peer: SocketAddr,
     form: &[(&str, &str)],
@@ -83,7 +86,10 @@ pub async fn token_request(
         .finish();
     let mut req = request(
         Method::POST,
-        &format!("/realms/{MASTER_REALM}/protocol/openid-connect/token"),
+        &format!(
+            "/realms/{}/protocol/openid-connect/token",
+            crate::admin::http::segment(realm)
+        ),
         forward,
         peer,
         Body::from(body),
@@ -92,7 +98,7 @@ pub async fn token_request(
         header::CONTENT_TYPE,
         axum::http::HeaderValue::from_static("application/x-www-form-urlencoded"),
     );
-    let reply = send(c, req).await?;
+    let reply = send(api, req).await?;
     if reply.status == StatusCode::OK {
         Ok(reply.body)
     } else {
@@ -130,7 +136,7 @@ impl Admin {
             None => Body::empty(),
         };
         let built = request(method, path, &self.forward, self.peer, payload).and_then(|mut r| {
-            let auth = super::session::bearer(&token)
+            let auth = super::signin::bearer(&token)
                 .ok_or_else(|| anyhow::anyhow!("token is not a header value"))?;
             r.headers_mut().insert(header::AUTHORIZATION, auth);
             if body.is_some() {
@@ -142,7 +148,7 @@ impl Admin {
             Ok(r)
         });
         let reply = match built {
-            Ok(req) => send(&self.console, req).await,
+            Ok(req) => send(&self.console.api, req).await,
             Err(e) => Err(e),
         };
         match reply {
@@ -216,7 +222,7 @@ impl Admin {
     ) -> Result<crate::admin::Context, Response> {
         let token = self.access_token().await?;
         let mut headers = self.forward.clone();
-        if let Some(v) = super::session::bearer(&token) {
+        if let Some(v) = super::signin::bearer(&token) {
             headers.insert(header::AUTHORIZATION, v);
         }
         match crate::admin::context(&self.console.app, &headers, realm, action).await {

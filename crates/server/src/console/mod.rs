@@ -18,10 +18,11 @@
 //! in constant time) and is refused without it; every page has the console's security headers
 //! (a CSP without scripts, no framing, no referrer, no caching).
 
-mod api;
-mod pages;
+pub(crate) mod api;
+pub(crate) mod pages;
 mod session;
-mod view;
+pub(crate) mod signin;
+pub(crate) mod view;
 
 use crate::app::AppState;
 use axum::Router;
@@ -46,9 +47,9 @@ pub struct Inner {
     /// The OIDC and admin API routes with the server's state: called in process.
     api: Router,
     /// Console sessions by SHA-256 of the cookie value.
-    sessions: Cache<String, Arc<session::Session>>,
+    sessions: Cache<String, Arc<signin::Session>>,
     /// Logins in progress by SHA-256 of the login cookie value.
-    logins: Cache<String, Arc<session::PendingLogin>>,
+    logins: Cache<String, Arc<signin::PendingLogin>>,
     views: view::Views,
     /// `{relative path}/admin/master/console`, no trailing slash.
     prefix: String,
@@ -70,9 +71,9 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState) -> Router<S> {
     let rel = app.hostname.relative_path.trim_end_matches('/').to_owned();
     let console = Console(Arc::new(Inner {
         api,
-        sessions: session::session_cache(),
-        logins: session::login_cache(),
-        views: view::Views::load(),
+        sessions: signin::session_cache(),
+        logins: signin::login_cache(),
+        views: view::Views::load(view::CONSOLE_TEMPLATES),
         prefix: format!("{rel}{BASE}"),
         app,
     }));

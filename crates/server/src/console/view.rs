@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::{Environment, Value, context};
 
-const TEMPLATES: &[(&str, &str)] = &[
+/// The admin console's templates.
+pub const CONSOLE_TEMPLATES: &[(&str, &str)] = &[
     (
         "layout.html",
         include_str!("../../templates/console/layout.html"),
@@ -104,8 +105,8 @@ pub struct Views {
 impl Views {
     /// The compiled-in templates. One that does not compile is logged and left out (its pages
     /// then answer the minimal error page); a unit test keeps them all compiling.
-    pub fn load() -> Views {
-        match Self::try_load() {
+    pub fn load(templates: &[(&'static str, &'static str)]) -> Views {
+        match Self::try_load(templates) {
             Ok(v) => v,
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "console templates");
@@ -116,10 +117,10 @@ impl Views {
         }
     }
 
-    fn try_load() -> Result<Views> {
+    pub fn try_load(templates: &[(&'static str, &'static str)]) -> Result<Views> {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-        for (name, source) in TEMPLATES {
+        for (name, source) in templates {
             env.add_template(name, source)
                 .with_context(|| format!("console template {name}"))?;
         }
@@ -174,7 +175,7 @@ mod tests {
 
     #[test]
     fn every_template_compiles_and_escapes() {
-        let v = Views::try_load().unwrap();
+        let v = Views::try_load(CONSOLE_TEMPLATES).unwrap();
         let html = v.render(
             "error.html",
             context! { base => "/auth/admin/master/console", message => "<script>x</script>" },

@@ -167,7 +167,28 @@ pub async fn check_password(
         )));
     }
     let user = find_user(state, realm, login).await?;
-    let hash = match &user {
+    let verified = password_matches(state, user.as_ref(), password).await?;
+    Ok(match (user, verified) {
+        (Some(u), true) if u.enabled => PasswordCheck::Valid(u),
+        (Some(u), true) => PasswordCheck::Disabled(u),
+        (Some(u), false) => {
+            PasswordCheck::Invalid(Refusal::of(Some(&u), "invalid_user_credentials"))
+        }
+        (None, _) => PasswordCheck::Invalid(Refusal::of(None, "user_not_found")),
+    })
+}
+
+/// Whether `password` is `user`'s password (no user, a service account or no password cost
+/// the same hashing time, UI-3); the hash runs off the async threads.
+pub async fn password_matches(
+    state: &AppState,
+    user: Option<&UserRecord>,
+    password: &str,
+) -> Result<bool> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Ok(false);
+    }
+    let hash = match user {
         Some(u) if u.service_account_client_id.is_none() => state
             .store
             .credentials(&u.id)
@@ -184,7 +205,7 @@ pub async fn check_password(
         _ => None,
     };
     let password = zeroize::Zeroizing::new(password.to_owned());
-    let verified = state
+    state
         .hashing
         .run(move || match hash {
             Some(h) => h.verify(&password),
@@ -194,15 +215,7 @@ pub async fn check_password(
             }
         })
         .await
-        .context("password verification task")?;
-    Ok(match (user, verified) {
-        (Some(u), true) if u.enabled => PasswordCheck::Valid(u),
-        (Some(u), true) => PasswordCheck::Disabled(u),
-        (Some(u), false) => {
-            PasswordCheck::Invalid(Refusal::of(Some(&u), "invalid_user_credentials"))
-        }
-        (None, _) => PasswordCheck::Invalid(Refusal::of(None, "user_not_found")),
-    })
+        .context("password verification task")
 }
 
 /// Start an SSO session for `user` with a first client session for `client`. The session id

@@ -62,7 +62,7 @@ pub const SUPPORTED_ACTIONS: &[&str] = &[
 /// Prefix of a flow kind whose user still has to enter a one-time code; the rest is the kind
 /// the flow continues as once the code is accepted.
 const OTP_GATE: &str = "otp:";
-const INVALID_OTP: &str = "Invalid authenticator code.";
+pub(crate) const INVALID_OTP: &str = "Invalid authenticator code.";
 
 const EXPIRED_LOGIN: &str = "Your login attempt timed out. Login will start from the beginning.";
 const NOT_SET_UP: &str = "Account is not fully set up. Contact your administrator.";
@@ -376,11 +376,11 @@ fn update_password_page(
 
 /// The values of the profile form.
 #[derive(Default)]
-struct Profile {
-    username: String,
-    email: String,
-    first_name: String,
-    last_name: String,
+pub(crate) struct Profile {
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
 }
 
 impl Profile {
@@ -668,7 +668,7 @@ pub async fn hash_password(
 }
 
 /// The first problem of a new password and its confirmation, in Keycloak's words.
-fn password_problem(new: &str, confirm: &str) -> Option<&'static str> {
+pub(crate) fn password_problem(new: &str, confirm: &str) -> Option<&'static str> {
     if new.is_empty() {
         Some("Please specify password.")
     } else if new.len() > MAX_PASSWORD_BYTES {
@@ -821,33 +821,41 @@ async fn reload(s: &AppState, flow: &Flow) -> Result<Flow> {
 }
 
 /// Validate the profile form (Keycloak's messages); the cleaned values or the message.
-fn validate_profile(
+/// Validate a profile (Keycloak's messages, shared with the account console); the cleaned
+/// username (when it may change) and email, or the field and message of the first problem.
+pub(crate) fn validate_profile(
     p: &Profile,
     with_username: bool,
-) -> std::result::Result<(Option<String>, String), &'static str> {
+) -> std::result::Result<(Option<String>, String), (&'static str, &'static str)> {
     let username = if with_username {
         if p.username.is_empty() {
-            return Err("Please specify username.");
+            return Err(("username", "Please specify username."));
         }
-        Some(crate::admin::repr::username(Some(&p.username)).map_err(|_| "Invalid username.")?)
+        Some(
+            crate::admin::repr::username(Some(&p.username))
+                .map_err(|_| ("username", "Invalid username."))?,
+        )
     } else {
         None
     };
     if p.email.is_empty() {
-        return Err("Please specify email.");
+        return Err(("email", "Please specify email."));
     }
     let email = match crate::admin::repr::email(Some(&p.email)) {
         Ok(Some(e)) if e.parse::<lettre::Address>().is_ok() => e,
-        _ => return Err("Invalid email address."),
+        _ => return Err(("email", "Invalid email address.")),
     };
     if p.first_name.is_empty() {
-        return Err("Please specify first name.");
+        return Err(("firstName", "Please specify first name."));
     }
     if p.last_name.is_empty() {
-        return Err("Please specify last name.");
+        return Err(("lastName", "Please specify last name."));
     }
-    if p.first_name.chars().count() > 255 || p.last_name.chars().count() > 255 {
-        return Err("Invalid length.");
+    if p.first_name.chars().count() > 255 {
+        return Err(("firstName", "Invalid length."));
+    }
+    if p.last_name.chars().count() > 255 {
+        return Err(("lastName", "Invalid length."));
     }
     Ok((username, email))
 }
@@ -869,7 +877,7 @@ async fn submit_profile(
             .unwrap_or(false);
     let (username, email) = match validate_profile(&p, edit_username) {
         Ok(v) => v,
-        Err(message) => {
+        Err((_, message)) => {
             return Ok(update_profile_page(s, fe, realm, flow, &p, Some(message)));
         }
     };
@@ -947,7 +955,7 @@ async fn submit_profile(
 // ------------------------------------------------------------------- one-time codes
 
 /// The realm's OTP policy.
-fn otp_policy(realm: &RealmRecord) -> OtpPolicy {
+pub fn otp_policy(realm: &RealmRecord) -> OtpPolicy {
     let r = &realm.settings;
     OtpPolicy::from_settings(
         r.otp_policy_algorithm.as_deref(),
@@ -975,7 +983,7 @@ pub async fn otp_keys(s: &AppState, user_id: &str) -> Result<Vec<(OtpPolicy, Vec
 }
 
 /// Seconds since the epoch on the clock of security decisions (`crate::clock`), for codes.
-fn otp_clock_s() -> u64 {
+pub(crate) fn otp_clock_s() -> u64 {
     u64::try_from(crate::clock::now_ms().div_euclid(1000)).unwrap_or(0)
 }
 
@@ -1009,7 +1017,7 @@ pub async fn otp_valid(
 
 /// Spend an accepted code: true the first time, false when it was used already (unless the
 /// realm's `otpPolicyCodeReusable`). The mark lasts as long as any window accepts the code.
-async fn spend_otp_code(
+pub(crate) async fn spend_otp_code(
     s: &AppState,
     realm: &RealmRecord,
     user_id: &str,
@@ -1094,6 +1102,116 @@ async fn submit_otp(
     next_step(s, fe, realm, &flow, user, ip, true).await
 }
 
+/// What a TOTP set-up shows for a new key: the secret (plain and in groups of four), the
+/// `otpauth://` QR code as SVG, the policy in words. Shared by `CONFIGURE_TOTP` and the
+/// account console.
+pub struct TotpSetup {
+    pub secret: String,
+    pub secret_spaced: String,
+    /// The QR code of the `otpauth://` URI, an `<svg>` element (empty if it could not be made).
+    pub qr_svg: String,
+    pub policy_text: String,
+}
+
+impl TotpSetup {
+    /// The QR code as a `data:` URI (for an `<img>`).
+    pub fn qr_data_uri(&self) -> String {
+        if self.qr_svg.is_empty() {
+            return String::new();
+        }
+        format!(
+            "data:image/svg+xml;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(&self.qr_svg)
+        )
+    }
+}
+
+/// The set-up of `key` for `username` under the realm's OTP policy.
+pub fn totp_setup(realm: &RealmRecord, username: &str, key: &[u8]) -> TotpSetup {
+    let policy = otp_policy(realm);
+    let secret = totp::base32(key);
+    let uri = totp::otpauth_uri(&policy, &realm_display_name(realm), username, key);
+    let qr_svg = match qrcode::QrCode::new(uri.as_bytes()) {
+        Ok(code) => {
+            let svg = code
+                .render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(200, 200)
+                .build();
+            // The element only (the renderer starts with an XML declaration).
+            svg.find("<svg")
+                .map(|i| svg[i..].to_owned())
+                .unwrap_or_default()
+        }
+        Err(_) => String::new(),
+    };
+    let secret_spaced = secret
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    TotpSetup {
+        secret,
+        secret_spaced,
+        qr_svg,
+        policy_text: format!(
+            "{} digits, every {} seconds, {}",
+            policy.digits, policy.period, policy.algorithm
+        ),
+    }
+}
+
+/// The outcome of a TOTP set-up submission.
+#[derive(Debug, PartialEq)]
+pub enum TotpSetupCheck {
+    /// The secret is not one we could have shown (not base32, wrong size).
+    BadSecret,
+    /// The code is missing or wrong (Keycloak's message); the key to show again.
+    Refused(Vec<u8>, &'static str),
+    /// The code proves the app holds the key.
+    Accepted(Vec<u8>),
+}
+
+/// Check a TOTP set-up: the secret shown (base32) and the code the app computed, at `now`
+/// (seconds).
+pub fn check_totp_setup(policy: &OtpPolicy, secret: &str, code: &str, now: u64) -> TotpSetupCheck {
+    let key = match totp::base32_decode(secret) {
+        Some(k) if (16..=64).contains(&k.len()) => k,
+        _ => return TotpSetupCheck::BadSecret,
+    };
+    let code = code.trim();
+    if code.is_empty() {
+        TotpSetupCheck::Refused(key, "Please specify authenticator code.")
+    } else if !totp::verify(policy, &key, code, now) {
+        TotpSetupCheck::Refused(key, INVALID_OTP)
+    } else {
+        TotpSetupCheck::Accepted(key)
+    }
+}
+
+/// A new OTP credential of `key` under `policy` (label trimmed, at most 255 characters).
+pub fn otp_credential(
+    user_id: &str,
+    policy: &OtpPolicy,
+    key: &[u8],
+    label: &str,
+) -> CredentialRecord {
+    let label: String = label.trim().chars().take(255).collect();
+    let (secret_data, credential_data) = totp::credential_json(policy, key);
+    CredentialRecord {
+        id: new_id(),
+        user_id: user_id.to_owned(),
+        type_: "otp".into(),
+        user_label: (!label.is_empty()).then_some(label),
+        created_date: now_ms(),
+        priority: 20,
+        secret: CredentialSecret::Stored {
+            secret_data,
+            credential_data,
+        },
+    }
+}
+
 /// The set-up page of a new TOTP credential. The secret travels in the form (bound to this
 /// login by the CSRF value), as in Keycloak; it is stored only once a code proves the app has
 /// it.
@@ -1106,29 +1224,8 @@ fn config_totp_page(
     key: Option<Vec<u8>>,
     message: Option<&str>,
 ) -> Response {
-    let policy = otp_policy(realm);
     let key = key.unwrap_or_else(totp::new_secret);
-    let secret = totp::base32(&key);
-    let uri = totp::otpauth_uri(&policy, &realm_display_name(realm), &user.username, &key);
-    let qr = match qrcode::QrCode::new(uri.as_bytes()) {
-        Ok(code) => {
-            let svg = code
-                .render::<qrcode::render::svg::Color<'_>>()
-                .min_dimensions(200, 200)
-                .build();
-            format!(
-                "data:image/svg+xml;base64,{}",
-                base64::engine::general_purpose::STANDARD.encode(svg)
-            )
-        }
-        Err(_) => String::new(),
-    };
-    let spaced = secret
-        .as_bytes()
-        .chunks(4)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let setup = totp_setup(realm, &user.username, &key);
     let html = s.themes.render(
         "login-config-totp.html",
         context! {
@@ -1136,10 +1233,10 @@ fn config_totp_page(
             login_action => flow.action_url(fe),
             csrf_token => flow.row.csrf_token.as_str(),
             message => message,
-            secret => secret,
-            secret_spaced => spaced,
-            qr_data_uri => qr,
-            policy_text => format!("{} digits, every {} seconds, {}", policy.digits, policy.period, policy.algorithm),
+            qr_data_uri => setup.qr_data_uri(),
+            secret => setup.secret,
+            secret_spaced => setup.secret_spaced,
+            policy_text => setup.policy_text,
         },
     );
     http::page(StatusCode::OK, html, fe.https)
@@ -1155,54 +1252,27 @@ async fn submit_totp(
     ip: Option<String>,
 ) -> Result<Response> {
     let secret = form.one("totpSecret").ok().flatten().unwrap_or("");
-    let code = form.one("totp").ok().flatten().unwrap_or("").trim();
-    let label: String = form
-        .one("userLabel")
-        .ok()
-        .flatten()
-        .unwrap_or("")
-        .trim()
-        .chars()
-        .take(255)
-        .collect();
-    let key = match totp::base32_decode(secret) {
-        Some(k) if (16..=64).contains(&k.len()) => k,
-        _ => return Ok(error_page(s, fe, "Invalid Request")),
-    };
+    let code = form.one("totp").ok().flatten().unwrap_or("");
+    let label = form.one("userLabel").ok().flatten().unwrap_or("");
     let policy = otp_policy(realm);
-    let problem = if code.is_empty() {
-        Some("Please specify authenticator code.")
-    } else if !totp::verify(&policy, &key, code, otp_clock_s()) {
-        Some(INVALID_OTP)
-    } else {
-        None
+    let key = match check_totp_setup(&policy, secret, code, otp_clock_s()) {
+        TotpSetupCheck::BadSecret => return Ok(error_page(s, fe, "Invalid Request")),
+        TotpSetupCheck::Refused(key, message) => {
+            return Ok(config_totp_page(
+                s,
+                fe,
+                realm,
+                flow,
+                &user,
+                Some(key),
+                Some(message),
+            ));
+        }
+        TotpSetupCheck::Accepted(key) => key,
     };
-    if let Some(message) = problem {
-        return Ok(config_totp_page(
-            s,
-            fe,
-            realm,
-            flow,
-            &user,
-            Some(key),
-            Some(message),
-        ));
-    }
     // The code that proved the set-up is spent: it cannot also pass the next login's step.
     spend_otp_code(s, realm, &user.id, code, policy.period).await?;
-    let (secret_data, credential_data) = totp::credential_json(&policy, &key);
-    let cred = CredentialRecord {
-        id: new_id(),
-        user_id: user.id.clone(),
-        type_: "otp".into(),
-        user_label: (!label.is_empty()).then_some(label),
-        created_date: now_ms(),
-        priority: 20,
-        secret: CredentialSecret::Stored {
-            secret_data,
-            credential_data,
-        },
-    };
+    let cred = otp_credential(&user.id, &policy, &key, label);
     s.store.add_otp_credential(&realm.id, &cred).await?;
     events::emit(
         s,
@@ -1492,7 +1562,7 @@ async fn registration_inner(
     let again = |message: &str| Ok(register_page(s, fe, realm, &p, &profile, Some(message)));
     let (username, email) = match validate_profile(&profile, !email_as_username) {
         Ok(v) => v,
-        Err(message) => return again(message),
+        Err((_, message)) => return again(message),
     };
     let username = username.unwrap_or_else(|| email.clone());
     let password = form.one("password").ok().flatten().unwrap_or("");
@@ -1784,4 +1854,48 @@ async fn action_token_inner(
     let mut resp = next_step(s, fe, realm, &flow, &user, ip, true).await?;
     fe.set_cookie(&mut resp, AUTH_SESSION_COOKIE, &root, None);
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totp_setup_checks_secret_and_code() {
+        let policy = OtpPolicy::from_settings(None, None, None, None);
+        let key = vec![7u8; 20];
+        let secret = totp::base32(&key);
+        let now = 1_700_000_000;
+        let good = totp::totp(&policy, &key, now);
+        assert_eq!(
+            check_totp_setup(&policy, &secret, &good, now),
+            TotpSetupCheck::Accepted(key.clone())
+        );
+        assert_eq!(
+            check_totp_setup(&policy, &secret, " ", now),
+            TotpSetupCheck::Refused(key.clone(), "Please specify authenticator code.")
+        );
+        let wrong = if good == "000000" { "111111" } else { "000000" };
+        assert_eq!(
+            check_totp_setup(&policy, &secret, wrong, now),
+            TotpSetupCheck::Refused(key, INVALID_OTP)
+        );
+        assert_eq!(
+            check_totp_setup(&policy, "not base32!", &good, now),
+            TotpSetupCheck::BadSecret
+        );
+        assert_eq!(
+            check_totp_setup(&policy, &totp::base32(&[1u8; 4]), &good, now),
+            TotpSetupCheck::BadSecret,
+            "too short a key"
+        );
+        let cred = otp_credential("u", &policy, &[7u8; 20], "  Phone  ");
+        assert_eq!(cred.user_label.as_deref(), Some("Phone"));
+        assert_eq!(cred.type_, "otp");
+        assert!(
+            otp_credential("u", &policy, &[7u8; 20], " ")
+                .user_label
+                .is_none()
+        );
+    }
 }
