@@ -10,33 +10,105 @@
 //!   `--event-metrics-user-enabled` (labels and events chosen by the `event-metrics-user-*`
 //!   options, as in Keycloak).
 //!
-//! Recording never fails the request it describes: a store error is logged and the event is
-//! lost (as the admin-event recorder does). Details never carry secrets: callers pass usernames,
-//! emails, redirect URIs, grant types and ids, never passwords, codes or tokens.
+//! Stored events go through one writer task per process: `emit` queues the row (waiting only
+//! when 10,000 are queued already) and the writer inserts whatever has queued up in one
+//! transaction, so a busy token endpoint pays a queue push instead of an insert per request.
+//! Reads of events ([`EventSink::flush`], called by `GET /events`) and shutdown wait for the
+//! queue to be written, so a reader sees every event emitted before its request.
+//!
+//! Recording never fails the request it describes: a store error is logged and the events of
+//! that batch are lost (as the admin-event recorder does). Details never carry secrets: callers
+//! pass usernames, emails, redirect URIs, grant types and ids, never passwords, codes or
+//! tokens.
 
 use crate::app::AppState;
 use crate::config::EventMetricsSettings;
 use portcullis_model::events::{self, EventType};
 use portcullis_model::records::{RealmRecord, new_id};
-use portcullis_store::LoginEventRecord;
+use portcullis_store::{LoginEventRecord, Store};
 use std::collections::BTreeMap;
 
 /// The metric's name and help text (Keycloak's).
 pub const METRIC: &str = "keycloak_user_events_total";
 
-/// The listeners' configuration that does not change per realm.
-#[derive(Debug, Clone, Default)]
+/// Events queued for the writer before `emit` waits.
+const QUEUE: usize = 10_000;
+/// Rows per transaction at most.
+const BATCH: usize = 500;
+
+enum Queued {
+    Event(Box<LoginEventRecord>),
+    /// Answered once everything queued before it is written.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+/// The listeners' configuration that does not change per realm, and the store writer's queue.
+#[derive(Debug)]
 pub struct EventSink {
     metrics: Option<EventMetricsSettings>,
+    queue: tokio::sync::mpsc::Sender<Queued>,
+}
+
+impl std::fmt::Debug for Queued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Queued::Event(_) => "Event",
+            Queued::Flush(_) => "Flush",
+        })
+    }
 }
 
 impl EventSink {
-    /// `metrics`: the user event metric's settings when it is on.
-    pub fn new(metrics: Option<EventMetricsSettings>) -> EventSink {
+    /// `metrics`: the user event metric's settings when it is on. Starts the writer task (on
+    /// the current tokio runtime); it ends when the sink is dropped.
+    pub fn new(store: Store, metrics: Option<EventMetricsSettings>) -> EventSink {
         if metrics.is_some() {
             metrics::describe_counter!(METRIC, "Keycloak user events");
         }
-        EventSink { metrics }
+        let (queue, rx) = tokio::sync::mpsc::channel(QUEUE);
+        tokio::spawn(write_queue(store, rx));
+        EventSink { metrics, queue }
+    }
+
+    /// Wait until every event emitted before this call is in the store.
+    pub async fn flush(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.queue.send(Queued::Flush(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    async fn store(&self, record: LoginEventRecord) {
+        if self.queue.send(Queued::Event(Box::new(record))).await.is_err() {
+            tracing::warn!("user event not stored: the event writer has stopped");
+        }
+    }
+}
+
+/// The writer: take what has queued up (at most [`BATCH`] rows), write it in one transaction,
+/// answer the flushes that were behind it; until every sender is gone.
+async fn write_queue(store: Store, mut rx: tokio::sync::mpsc::Receiver<Queued>) {
+    let mut rows = Vec::with_capacity(BATCH);
+    let mut flushes = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(item) = next.take() {
+            match item {
+                Queued::Event(e) => rows.push(*e),
+                Queued::Flush(done) => flushes.push(done),
+            }
+            if rows.len() >= BATCH {
+                break;
+            }
+            next = rx.try_recv().ok();
+        }
+        if let Err(e) = store.add_login_events(&rows).await {
+            tracing::warn!(error = %e, lost = rows.len(), "user events could not be stored");
+        }
+        rows.clear();
+        for done in flushes.drain(..) {
+            let _ = done.send(());
+        }
     }
 }
 
@@ -200,15 +272,58 @@ pub async fn emit(s: &AppState, realm: &RealmRecord, e: Event) {
             error: e.error,
             details: e.details,
         };
-        if let Err(err) = s.store.add_login_event(&record).await {
-            tracing::warn!(error = %err, realm = %realm.name, r#type = %record.type_, "user event could not be stored");
-        }
+        s.events.store(record).await;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The writer stores what was queued, in order, in batches; a flush waits for it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writer_stores_every_queued_event_before_a_flush_answers() {
+        #![allow(clippy::unwrap_used)]
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&portcullis_store::ConnectOptions::new(
+            portcullis_store::DbTarget::SqliteFile(dir.path().join("db.sqlite")),
+        ))
+        .await
+        .unwrap();
+        let rep =
+            serde_json::from_value(serde_json::json!({"realm": "r", "enabled": true})).unwrap();
+        let (image, _) = crate::realms::prepare(rep, 1).unwrap();
+        store.create_realm(&image, 1).await.unwrap();
+        let realm_id = image.realm.id.clone();
+        let sink = EventSink::new(store.clone(), None);
+        let n = BATCH * 2 + 7;
+        for i in 0..n {
+            sink.store(LoginEventRecord {
+                id: format!("e{i:05}"),
+                realm_id: realm_id.clone(),
+                time: i64::try_from(i).unwrap(),
+                type_: "LOGIN".into(),
+                client_id: None,
+                user_id: None,
+                session_id: None,
+                ip_address: None,
+                error: None,
+                details: BTreeMap::new(),
+            })
+            .await;
+        }
+        sink.flush().await;
+        let page = portcullis_store::Page {
+            first: 0,
+            max: 10_000,
+        };
+        let stored = store
+            .login_events(&realm_id, &Default::default(), page)
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), n);
+        assert_eq!(stored[0].id, format!("e{:05}", n - 1), "newest first");
+    }
 
     fn settings(realm: bool, client_id: bool, idp: bool) -> EventMetricsSettings {
         EventMetricsSettings {

@@ -294,6 +294,10 @@ pub async fn serve(
         started: started.clone(),
     };
     let background = Arc::new(app::Background::new(BACKGROUND_LIMIT));
+    let events = Arc::new(crate::events::EventSink::new(
+        store.clone(),
+        m.event_metrics.clone(),
+    ));
     let app = app::router(
         AppState {
             store: store.clone(),
@@ -308,7 +312,7 @@ pub async fn serve(
                 .build()?,
             caches: Arc::new(crate::cache::Caches::new()),
             hashing: Arc::new(app::HashingSlots::per_core()),
-            events: Arc::new(crate::events::EventSink::new(m.event_metrics.clone())),
+            events: events.clone(),
             blacklists: Arc::new(crate::password_blacklist::Blacklists::new(
                 settings.data_dir.join("password-blacklists"),
             )),
@@ -394,6 +398,8 @@ pub async fn serve(
             tracing::warn!(dropped, "stopped before these mails were sent");
         }
     }
+    // Queued user events are written before the database closes.
+    events.flush().await;
     store.close().await;
     tracing::info!("Portcullis stopped");
     r?.map_err(|e| anyhow!("HTTP server failed: {e}"))

@@ -72,6 +72,54 @@ fn event_record(r: &sqlx::any::AnyRow) -> Result<LoginEventRecord> {
 }
 
 impl Store {
+    /// Append login events in one transaction (multi-row inserts): all or none.
+    pub async fn add_login_events(&self, events: &[LoginEventRecord]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut rows = Vec::with_capacity(events.len());
+        for e in events {
+            let details = if e.details.is_empty() {
+                None
+            } else {
+                Some(serde_json::to_string(&e.details)?)
+            };
+            rows.push(vec![
+                V::from(&e.id),
+                V::from(&e.realm_id),
+                V::from(e.time),
+                V::from(&e.type_),
+                V::from(&e.client_id),
+                V::from(&e.user_id),
+                V::from(&e.session_id),
+                V::from(&e.ip_address),
+                V::from(&e.error),
+                V::from(details),
+            ]);
+        }
+        let mut tx = self.begin().await?;
+        crate::bulk::insert(
+            &mut tx,
+            "login_event",
+            &[
+                "id",
+                "realm_id",
+                "time",
+                "type",
+                "client_id",
+                "user_id",
+                "session_id",
+                "ip_address",
+                "error",
+                "details",
+            ],
+            rows,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Append one login event.
     pub async fn add_login_event(&self, e: &LoginEventRecord) -> Result<()> {
         let details = if e.details.is_empty() {

@@ -1715,6 +1715,46 @@ async fn login_events_filters_pages_and_expiry(db: Db) {
     assert_eq!(store.expire_login_events(r, 3_500, 2).await.unwrap(), 0);
     assert_eq!(store.delete_login_events(r).await.unwrap(), 1);
     assert!(store.login_events(r, &q, all).await.unwrap().is_empty());
+    // A batch is written whole (more rows than one statement takes), or not at all.
+    let batch: Vec<LoginEventRecord> = (0..250)
+        .map(|i| login_event(&fx, &format!("b{i:03}"), 10_000 + i, "LOGIN", "app", "u1"))
+        .collect();
+    store.add_login_events(&batch).await.unwrap();
+    let got = store
+        .login_events(
+            r,
+            &q,
+            Page {
+                first: 0,
+                max: 1000,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 250);
+    assert_eq!(got[0].id, "b249");
+    assert_eq!(
+        got[0].details.get("username").map(String::as_str),
+        Some("alice")
+    );
+    let clash = vec![
+        login_event(&fx, "c1", 1, "LOGIN", "app", "u1"),
+        login_event(&fx, "b000", 2, "LOGIN", "app", "u1"),
+    ];
+    assert!(store.add_login_events(&clash).await.is_err());
+    let got = store
+        .login_events(
+            r,
+            &q,
+            Page {
+                first: 0,
+                max: 1000,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 250, "the failed batch left nothing");
+    store.add_login_events(&[]).await.unwrap();
 }
 
 async fn session_counts_per_realm_and_client(db: Db) {

@@ -574,6 +574,8 @@ pub async fn list_login(
 ) -> Answer {
     let c = context(&s, &headers, &realm, Action::ViewEvents).await?;
     let (query, page) = login_event_query(raw.as_deref()).map_err(|m| http::bad_request(&m))?;
+    // Every event emitted before this request is written first.
+    s.events.flush().await;
     let events = db(s.store.login_events(&c.realm.id, &query, page).await)?;
     http::ok(events.iter().map(login_event_repr).collect::<Vec<_>>())
 }
@@ -594,6 +596,7 @@ pub async fn clear_login(
     headers: HeaderMap,
 ) -> Answer {
     let c = context(&s, &headers, &realm, Action::ManageEvents).await?;
+    s.events.flush().await;
     db(s.store.delete_login_events(&c.realm.id).await)?;
     http::no_content()
 }
