@@ -30,7 +30,11 @@ USERS = int(os.environ["USERS"])
 SKIP_PEER = os.environ["SKIP_PEER"] == "1"
 ONLY = [s for s in os.environ["ONLY"].split(",") if s]
 EVENTS = os.environ.get("EVENTS", "0") == "1"
-RESULTS_FILE = ROOT / ("bench/out/load-events.json" if EVENTS else "bench/out/load.json")
+METRICS_ONLY = os.environ.get("EVENTS", "0") == "metrics"
+COUNT_ONLY = os.environ.get("EVENTS", "0") == "count"
+RESULTS_FILE = ROOT / ("bench/out/load-events.json" if EVENTS
+                       else "bench/out/load-metrics.json" if METRICS_ONLY
+                       else "bench/out/load-count.json" if COUNT_ONLY else "bench/out/load.json")
 LUA = ROOT / "bench/load.d/wrk.lua"
 REALM_FILE = ROOT / "bench/load.d/bench-realm.json"
 CLEAN_ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp")}
@@ -282,6 +286,11 @@ def portcullis():
         realm["enabledEventTypes"] = types + [t + "_ERROR" for t in types]
         extra = ["--metrics-enabled=true", "--event-metrics-user-enabled=true",
                  "--event-metrics-user-tags=realm,clientId"]
+    if METRICS_ONLY:
+        extra = ["--metrics-enabled=true"]
+    if COUNT_ONLY:
+        extra = ["--metrics-enabled=true", "--event-metrics-user-enabled=true",
+                 "--event-metrics-user-tags=realm,clientId"]
     (work / "import" / "bench-realm.json").write_text(json.dumps(realm))
     hp, mp = free_port(), free_port()
     cmd = ["taskset", "-c", SERVER_CORE, BIN, "start-dev", "--import-realm", f"--import-dir={work / 'import'}",
@@ -492,6 +501,8 @@ results["ratios"] = {label: {"value": v, "target": t, "met": (v >= t) if v is no
                      for label, v, t in ratios}
 results["peak_rss"] = {"mb": peak, "target_mb": 64, "met": peak is not None and peak <= 64}
 results["settings"]["events"] = EVENTS
+results["settings"]["metrics_only"] = METRICS_ONLY
+results["settings"]["count_only"] = COUNT_ONLY
 RESULTS_FILE.write_text(json.dumps(results, indent=2) + "\n")
 
 
