@@ -79,7 +79,12 @@ impl EventSink {
     }
 
     async fn store(&self, record: LoginEventRecord) {
-        if self.queue.send(Queued::Event(Box::new(record))).await.is_err() {
+        if self
+            .queue
+            .send(Queued::Event(Box::new(record)))
+            .await
+            .is_err()
+        {
             tracing::warn!("user event not stored: the event writer has stopped");
         }
     }
