@@ -9,10 +9,10 @@
 
 use super::AccountConsole;
 use super::rest::Rights;
-use crate::console::api::{Reply, request, send};
+use crate::console::api::{Origin, Reply, call_with_token};
 use crate::console::signin::{self, RelyingParty, Session};
 use crate::oidc::http::{self, sha256_b64};
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -300,37 +300,20 @@ impl Account {
         body: Option<Value>,
     ) -> Result<Reply, Response> {
         let token = self.access_token().await?;
-        let payload = match &body {
-            Some(v) => Body::from(v.to_string()),
-            None => Body::empty(),
+        let origin = Origin {
+            forward: &self.forward,
+            peer: self.peer,
         };
-        let built = request(
+        let reply = call_with_token(
+            &self.console.api,
+            origin,
             method,
             &self.api_path(rest),
-            &self.forward,
-            self.peer,
-            payload,
+            &token,
+            body.as_ref(),
+            true,
         )
-        .and_then(|mut r| {
-            let auth = signin::bearer(&token)
-                .ok_or_else(|| anyhow::anyhow!("token is not a header value"))?;
-            r.headers_mut().insert(header::AUTHORIZATION, auth);
-            r.headers_mut().insert(
-                header::ACCEPT,
-                axum::http::HeaderValue::from_static("application/json"),
-            );
-            if body.is_some() {
-                r.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    axum::http::HeaderValue::from_static("application/json"),
-                );
-            }
-            Ok(r)
-        });
-        let reply = match built {
-            Ok(req) => send(&self.console.api, req).await,
-            Err(e) => Err(e),
-        };
+        .await;
         match reply {
             Ok(r) if r.status == StatusCode::UNAUTHORIZED => Err(self.signed_out()),
             Ok(r) if r.status.is_server_error() => Err(self.internal()),

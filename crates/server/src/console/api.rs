@@ -73,6 +73,39 @@ pub fn request(
     Ok(req)
 }
 
+/// Where an in-process API call comes from: the browser's forwarding headers and address.
+pub struct Origin<'a> {
+    pub forward: &'a HeaderMap,
+    pub peer: SocketAddr,
+}
+
+/// Call an in-process API as the bearer of `token`, with a JSON `body` when given (and
+/// `Accept: application/json` when `json_answer`). The reply as it came; the caller decides
+/// what a 401 or a 5xx means for its pages.
+pub async fn call_with_token(
+    api: &Router,
+    origin: Origin<'_>,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+    json_answer: bool,
+) -> anyhow::Result<Reply> {
+    let payload = body.map_or_else(Body::empty, |v| Body::from(v.to_string()));
+    let mut req = request(method, path, origin.forward, origin.peer, payload)?;
+    let auth = super::signin::bearer(token)
+        .ok_or_else(|| anyhow::anyhow!("token is not a header value"))?;
+    let json = axum::http::HeaderValue::from_static("application/json");
+    req.headers_mut().insert(header::AUTHORIZATION, auth);
+    if json_answer {
+        req.headers_mut().insert(header::ACCEPT, json.clone());
+    }
+    if body.is_some() {
+        req.headers_mut().insert(header::CONTENT_TYPE, json);
+    }
+    send(api, req).await
+}
+
 /// POST to `realm`'s token endpoint; the JSON answer of a 200, an error otherwise.
 pub async fn token_request(
     api: &Router,
@@ -131,26 +164,20 @@ impl Admin {
         body: Option<Value>,
     ) -> Result<Reply, Response> {
         let token = self.access_token().await?;
-        let payload = match &body {
-            Some(v) => Body::from(v.to_string()),
-            None => Body::empty(),
+        let origin = Origin {
+            forward: &self.forward,
+            peer: self.peer,
         };
-        let built = request(method, path, &self.forward, self.peer, payload).and_then(|mut r| {
-            let auth = super::signin::bearer(&token)
-                .ok_or_else(|| anyhow::anyhow!("token is not a header value"))?;
-            r.headers_mut().insert(header::AUTHORIZATION, auth);
-            if body.is_some() {
-                r.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    axum::http::HeaderValue::from_static("application/json"),
-                );
-            }
-            Ok(r)
-        });
-        let reply = match built {
-            Ok(req) => send(&self.console.api, req).await,
-            Err(e) => Err(e),
-        };
+        let reply = call_with_token(
+            &self.console.api,
+            origin,
+            method,
+            path,
+            &token,
+            body.as_ref(),
+            false,
+        )
+        .await;
         match reply {
             Ok(r) if r.status == StatusCode::UNAUTHORIZED => Err(self.signed_out()),
             Ok(r) if r.status.is_server_error() => Err(self.internal()),
