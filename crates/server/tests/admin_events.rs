@@ -231,6 +231,47 @@ async fn journey(env: &Env) {
     let rep: Value = serde_json::from_str(g.body[0]["representation"].as_str().unwrap()).unwrap();
     assert_eq!(rep["secret"], "**********");
 
+    // Roles written by id keep their kind: a client role is a CLIENT_ROLE, also when deleted.
+    let svc = env.client_uuid(&t, "acme", "svc").await;
+    let g = env
+        .post(
+            &format!("/acme/clients/{svc}/roles"),
+            &t,
+            json!({"name": "reader"}),
+        )
+        .await;
+    assert_eq!(g.status, 201);
+    let role = env
+        .get(&format!("/acme/clients/{svc}/roles/reader"), &t)
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let by_id = format!("/acme/roles-by-id/{role}");
+    let g = env
+        .put(
+            &by_id,
+            &t,
+            json!({"name": "reader", "description": "reads"}),
+        )
+        .await;
+    assert_eq!(g.status, 204);
+    assert_eq!(env.delete(&by_id, &t).await.status, 204);
+    let got = ops(&q("max=3").await.body);
+    assert_eq!(
+        (got[0].0.as_str(), got[0].1.as_str()),
+        ("DELETE", "CLIENT_ROLE")
+    );
+    assert_eq!(
+        (got[1].0.as_str(), got[1].1.as_str()),
+        ("UPDATE", "CLIENT_ROLE")
+    );
+    assert_eq!(
+        (got[2].0.as_str(), got[2].1.as_str()),
+        ("CREATE", "CLIENT_ROLE")
+    );
+
     // Rights: view-events reads; changing needs manage-events; other admins see nothing.
     let auditor = env.token("acme", "auditor", "auditor-pw").await;
     assert_eq!(env.get("/acme/admin-events", &auditor).await.status, 200);

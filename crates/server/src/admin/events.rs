@@ -248,6 +248,20 @@ pub async fn record(State(s): State<AppState>, req: Request, next: Next) -> Resp
         Ok(b) => b,
         Err(_) => return http::too_large(true),
     };
+    // `roles-by-id` names realm and client roles alike: which one it is must be read before
+    // the handler runs (a deleted role is gone after it).
+    let client_role = match split_path(&path) {
+        Some((realm, segs)) if segs.first().map(String::as_str) == Some("roles-by-id") => {
+            match (s.store.get_realm(&realm).await, segs.get(1)) {
+                (Ok(Some(r)), Some(id)) => matches!(
+                    s.store.role_details_by_id(&r.id, id).await,
+                    Ok(Some(d)) if d.role.client_id.is_some()
+                ),
+                _ => false,
+            }
+        }
+        _ => false,
+    };
     let req = Request::from_parts(parts, Body::from(bytes.clone()));
     let slot: Slot = Arc::new(Mutex::new(None));
     let resp = CALLER.scope(slot.clone(), next.run(req)).await;
@@ -260,21 +274,53 @@ pub async fn record(State(s): State<AppState>, req: Request, next: Next) -> Resp
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    if let Err(e) = store_event(&s, &method, &path, location, &bytes, caller, peer).await {
+    let facts = Facts {
+        location,
+        caller,
+        peer,
+        client_role,
+    };
+    if let Err(e) = store_event(&s, &method, &path, &bytes, facts).await {
         tracing::warn!(error = %e, path = %path, "admin event could not be recorded");
     }
     resp
+}
+
+/// What the middleware learnt about a write besides its request.
+struct Facts {
+    /// The answer's `Location` (creations).
+    location: Option<String>,
+    caller: Option<AuthDetails>,
+    peer: Option<String>,
+    /// A `roles-by-id` write concerns a client role.
+    client_role: bool,
+}
+
+/// `REALM_ROLE` becomes `CLIENT_ROLE` when the role written by id belongs to a client.
+pub fn role_kind(kind: Classified, client_role: bool) -> Classified {
+    if client_role && kind.resource_type == "REALM_ROLE" {
+        Classified {
+            resource_type: "CLIENT_ROLE",
+            ..kind
+        }
+    } else {
+        kind
+    }
 }
 
 async fn store_event(
     s: &AppState,
     method: &Method,
     path: &str,
-    location: Option<String>,
     body: &Bytes,
-    caller: Option<AuthDetails>,
-    peer: Option<String>,
+    facts: Facts,
 ) -> anyhow::Result<()> {
+    let Facts {
+        location,
+        caller,
+        peer,
+        client_role,
+    } = facts;
     let (realm_name, mut segments) = match split_path(path) {
         Some(v) => v,
         // `POST /admin/realms`: the event belongs to the new realm.
@@ -287,6 +333,7 @@ async fn store_event(
     let Some(kind) = classify(method, &refs) else {
         return Ok(());
     };
+    let kind = role_kind(kind, client_role);
     // Read fresh: the request may have just switched events on (or deleted the realm).
     let Some(realm) = s.store.get_realm(&realm_name).await? else {
         return Ok(());
@@ -817,6 +864,15 @@ mod tests {
         for (m, path, want) in cases {
             assert_eq!(c(m.clone(), path), *want, "{m} {path}");
         }
+    }
+
+    #[test]
+    fn roles_written_by_id_keep_their_kind() {
+        let k = classify(&Method::PUT, &["roles-by-id", "r1"]).unwrap();
+        assert_eq!(role_kind(k.clone(), false).resource_type, "REALM_ROLE");
+        assert_eq!(role_kind(k, true).resource_type, "CLIENT_ROLE");
+        let user = classify(&Method::PUT, &["users", "u1"]).unwrap();
+        assert_eq!(role_kind(user, true).resource_type, "USER");
     }
 
     #[test]
