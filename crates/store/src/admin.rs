@@ -11,9 +11,7 @@
 use crate::bulk::V;
 use crate::user::{USER_COLUMNS, role_record, user_record};
 use crate::{Backend, Result, Store, StoreError};
-use portcullis_model::records::{
-    CredentialRecord, CredentialSecret, GroupRecord, RoleRecord, UserImage, UserRecord,
-};
+use portcullis_model::records::{CredentialSecret, GroupRecord, RoleRecord, UserImage, UserRecord};
 use portcullis_model::repr::MultiAttributes;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use std::collections::HashMap;
@@ -548,71 +546,6 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Set a user's password (`cred` hashed, else `Corrupt`): every other password credential
-    /// goes, and `UPDATE_PASSWORD` is added when `temporary`, removed otherwise; one
-    /// transaction. `NotFound` when the realm has no such user.
-    pub async fn set_password(
-        &self,
-        realm_id: &str,
-        cred: &CredentialRecord,
-        temporary: bool,
-    ) -> Result<()> {
-        let CredentialSecret::Stored {
-            secret_data,
-            credential_data,
-        } = &cred.secret
-        else {
-            return Err(StoreError::Corrupt(format!(
-                "credential {} was not hashed before storing",
-                cred.id
-            )));
-        };
-        let mut tx = self.begin().await?;
-        let exists: i64 =
-            sqlx::query("SELECT COUNT(*) FROM user_entity WHERE realm_id = $1 AND id = $2")
-                .bind(realm_id)
-                .bind(&cred.user_id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get(0)?;
-        if exists == 0 {
-            return Err(StoreError::NotFound(format!("user {}", cred.user_id)));
-        }
-        sqlx::query("DELETE FROM credential WHERE user_id = $1 AND type = 'password'")
-            .bind(&cred.user_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO credential (id, user_id, type, user_label, created_date, priority, secret_data, credential_data) \
-             VALUES ($1, $2, 'password', $3, $4, $5, $6, $7)",
-        )
-        .bind(&cred.id)
-        .bind(&cred.user_id)
-        .bind(&cred.user_label)
-        .bind(cred.created_date)
-        .bind(cred.priority)
-        .bind(secret_data)
-        .bind(credential_data)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "DELETE FROM user_required_action WHERE user_id = $1 AND action = 'UPDATE_PASSWORD'",
-        )
-        .bind(&cred.user_id)
-        .execute(&mut *tx)
-        .await?;
-        if temporary {
-            sqlx::query(
-                "INSERT INTO user_required_action (user_id, action) VALUES ($1, 'UPDATE_PASSWORD')",
-            )
-            .bind(&cred.user_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     // ----------------------------------------------------------------------------- groups
 
     /// A page of the direct sub-groups of `parent` (top-level groups when None), ordered by
@@ -1024,16 +957,29 @@ impl Store {
         name: Option<&TextFilter>,
         page: Page,
     ) -> Result<Vec<RoleDetails>> {
+        self.roles_page("r.client_id IS NULL AND r.realm_id", realm_id, name, page)
+            .await
+    }
+
+    /// A page of the roles whose `owner` column (a fixed condition on `role r`, never input)
+    /// equals `id`, ordered by name, optionally filtered by name.
+    pub(crate) async fn roles_page(
+        &self,
+        owner: &'static str,
+        id: &str,
+        name: Option<&TextFilter>,
+        page: Page,
+    ) -> Result<Vec<RoleDetails>> {
         let mut sql = Sql::new(format!(
-            "SELECT {ROLE_DETAILS} FROM role r WHERE r.client_id IS NULL AND r.realm_id = "
+            "SELECT {ROLE_DETAILS} FROM role r WHERE {owner} = "
         ));
-        let r = sql.bind(V::from(realm_id));
+        let r = sql.bind(V::from(id));
         sql.text.push_str(&r);
         if let Some(f) = name {
             let c = f.condition("r.name", &mut sql);
             sql.text.push_str(&format!(" AND {c}"));
         }
-        sql.text.push_str(" ORDER BY r.name");
+        sql.text.push_str(" ORDER BY r.name, r.id");
         page_clause(&mut sql, page);
         sql.query()
             .fetch_all(&self.pool)

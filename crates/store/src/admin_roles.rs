@@ -10,10 +10,9 @@
 //! close a cycle between them); credential secrets never leave through these methods.
 
 use crate::admin::{
-    GROUP_COLUMNS, GroupDetails, Page, ROLE_DETAILS, RoleDetails, Sql, TextFilter, UserDetails,
-    group_record, page_clause, role_details,
+    GROUP_COLUMNS, GroupDetails, Page, ROLE_DETAILS, RoleDetails, TextFilter, UserDetails,
+    group_record, role_details,
 };
-use crate::bulk::V;
 use crate::oidc::{placeholders, user_session_record};
 use crate::user::{USER_COLUMNS, user_record};
 use crate::{Result, Store, StoreError};
@@ -82,23 +81,8 @@ impl Store {
         name: Option<&TextFilter>,
         page: Page,
     ) -> Result<Vec<RoleDetails>> {
-        let mut sql = Sql::new(format!(
-            "SELECT {ROLE_DETAILS} FROM role r WHERE r.client_id = "
-        ));
-        let c = sql.bind(V::from(client_uuid));
-        sql.text.push_str(&c);
-        if let Some(f) = name {
-            let cond = f.condition("r.name", &mut sql);
-            sql.text.push_str(&format!(" AND {cond}"));
-        }
-        sql.text.push_str(" ORDER BY r.name, r.id");
-        page_clause(&mut sql, page);
-        sql.query()
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(role_details)
-            .collect()
+        self.roles_page("r.client_id", client_uuid, name, page)
+            .await
     }
 
     /// A client role by name.

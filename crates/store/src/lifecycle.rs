@@ -169,16 +169,7 @@ impl Store {
         };
         let mut tx = self.begin().await?;
         // The write first (see the module header): it also proves the user exists.
-        let touched = sqlx::query(
-            "UPDATE user_entity SET not_before = not_before WHERE realm_id = $1 AND id = $2",
-        )
-        .bind(realm_id)
-        .bind(&cred.user_id)
-        .execute(&mut *tx)
-        .await?;
-        if touched.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("user {}", cred.user_id)));
-        }
+        lock_user(&mut tx, realm_id, &cred.user_id).await?;
         if keep.newest > 0 || keep.since_ms.is_some() {
             sqlx::query(
                 "INSERT INTO password_history (id, user_id, created_date, secret_data, credential_data) \
@@ -248,16 +239,7 @@ impl Store {
             )));
         };
         let mut tx = self.begin().await?;
-        let touched = sqlx::query(
-            "UPDATE user_entity SET not_before = not_before WHERE realm_id = $1 AND id = $2",
-        )
-        .bind(realm_id)
-        .bind(&cred.user_id)
-        .execute(&mut *tx)
-        .await?;
-        if touched.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("user {}", cred.user_id)));
-        }
+        lock_user(&mut tx, realm_id, &cred.user_id).await?;
         sqlx::query(
             "INSERT INTO credential (id, user_id, type, user_label, created_date, priority, secret_data, credential_data) \
              VALUES ($1, $2, 'otp', $3, $4, $5, $6, $7)",
@@ -438,6 +420,22 @@ async fn insert_flow(
     .bind(&flow.kind)
     .execute(&mut *tx)
     .await?;
+    Ok(())
+}
+
+/// Take the user's row for this transaction (a no-op write: the lock and the proof that the
+/// realm has the user); `NotFound` when it has not.
+async fn lock_user(tx: &mut sqlx::AnyConnection, realm_id: &str, user_id: &str) -> Result<()> {
+    let touched = sqlx::query(
+        "UPDATE user_entity SET not_before = not_before WHERE realm_id = $1 AND id = $2",
+    )
+    .bind(realm_id)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    if touched.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("user {user_id}")));
+    }
     Ok(())
 }
 

@@ -413,7 +413,7 @@ async fn user_password_and_delete(store: Store) {
         },
     };
     store
-        .set_password(&realm.id, &cred("one"), true)
+        .change_password(&realm.id, &cred("one"), 0, true)
         .await
         .unwrap();
     assert_eq!(
@@ -421,7 +421,10 @@ async fn user_password_and_delete(store: Store) {
         ["UPDATE_PASSWORD"]
     );
     let c2 = cred("two");
-    store.set_password(&realm.id, &c2, false).await.unwrap();
+    store
+        .change_password(&realm.id, &c2, 0, false)
+        .await
+        .unwrap();
     assert!(store.required_actions(&id).await.unwrap().is_empty());
     let creds = store.credentials(&id).await.unwrap();
     assert_eq!(creds.len(), 1, "the old password is gone");
@@ -430,12 +433,12 @@ async fn user_password_and_delete(store: Store) {
     let mut plain = cred("x");
     plain.secret = CredentialSecret::Plain(zeroize_string("pw"));
     assert!(matches!(
-        store.set_password(&realm.id, &plain, false).await,
+        store.change_password(&realm.id, &plain, 0, false).await,
         Err(StoreError::Corrupt(_))
     ));
     // Another realm's id does not reach the user.
     assert!(matches!(
-        store.set_password("other", &cred("y"), false).await,
+        store.change_password("other", &cred("y"), 0, false).await,
         Err(StoreError::NotFound(_))
     ));
 

@@ -9,7 +9,7 @@
 
 use super::AccountConsole;
 use super::rest::Rights;
-use crate::console::api::{Origin, Reply, call_with_token};
+use crate::console::api::{Origin, Reply, call_with_token, document, outcome};
 use crate::console::signin::{self, RelyingParty, Session};
 use crate::oidc::http::{self, sha256_b64};
 use axum::body::Bytes;
@@ -328,11 +328,7 @@ impl Account {
     /// GET a JSON document; a refusal becomes the error page (403: the clear no-access page).
     pub async fn get(&self, rest: &str) -> Result<Value, Response> {
         let r = self.call(Method::GET, rest, None).await?;
-        if r.status.is_success() {
-            Ok(r.body)
-        } else {
-            Err(self.refused(&r))
-        }
+        document(r, |r| self.refused(r))
     }
 
     /// A write: Ok(reply) on 2xx, Err(Ok(message)) when the API refused it with a message
@@ -344,13 +340,7 @@ impl Account {
         body: Option<Value>,
     ) -> Result<Result<Reply, String>, Response> {
         let r = self.call(method, rest, body).await?;
-        if r.status.is_success() {
-            Ok(Ok(r))
-        } else if r.status == StatusCode::FORBIDDEN {
-            Err(self.refused(&r))
-        } else {
-            Ok(Err(r.message()))
-        }
+        outcome(r, |r| self.refused(r))
     }
 
     /// The error page for an API refusal.

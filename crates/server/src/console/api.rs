@@ -73,6 +73,30 @@ pub fn request(
     Ok(req)
 }
 
+/// A GET's reply as a page sees it: the document on 2xx, else the page `refused` makes.
+pub fn document(r: Reply, refused: impl FnOnce(&Reply) -> Response) -> Result<Value, Response> {
+    if r.status.is_success() {
+        Ok(r.body)
+    } else {
+        Err(refused(&r))
+    }
+}
+
+/// A write's reply as a page sees it: Ok(reply) on 2xx, Err(page) on 403 (the page `refused`
+/// makes), else Ok(Err(message)) for the user.
+pub fn outcome(
+    r: Reply,
+    refused: impl FnOnce(&Reply) -> Response,
+) -> Result<Result<Reply, String>, Response> {
+    if r.status.is_success() {
+        Ok(Ok(r))
+    } else if r.status == StatusCode::FORBIDDEN {
+        Err(refused(&r))
+    } else {
+        Ok(Err(r.message()))
+    }
+}
+
 /// Where an in-process API call comes from: the browser's forwarding headers and address.
 pub struct Origin<'a> {
     pub forward: &'a HeaderMap,
@@ -192,11 +216,7 @@ impl Admin {
     /// GET a JSON document; a refusal (403, 404, ...) becomes the error page.
     pub async fn get(&self, path: &str) -> Result<Value, Response> {
         let r = self.call(Method::GET, path, None).await?;
-        if r.status.is_success() {
-            Ok(r.body)
-        } else {
-            Err(self.refused(&r))
-        }
+        document(r, |r| self.refused(r))
     }
 
     /// A write: Ok(reply) on 2xx, Err(Ok(message)) when the API refused it with a message
@@ -208,13 +228,7 @@ impl Admin {
         body: Option<Value>,
     ) -> Result<Result<Reply, String>, Response> {
         let r = self.call(method, path, body).await?;
-        if r.status.is_success() {
-            Ok(Ok(r))
-        } else if r.status == StatusCode::FORBIDDEN {
-            Err(self.refused(&r))
-        } else {
-            Ok(Err(r.message()))
-        }
+        outcome(r, |r| self.refused(r))
     }
 
     /// The error page for an API refusal.

@@ -66,7 +66,15 @@ pub async fn check_password(
 
 /// A login completed (every step passed): the user's failures are forgotten.
 pub async fn succeeded(state: &AppState, realm: &RealmRecord, user_id: &str) -> Result<()> {
-    if Settings::of(&realm.settings).protected {
+    // A read first: most logins have no failures to forget, and a read does not queue behind
+    // other writers the way a delete does.
+    if Settings::of(&realm.settings).protected
+        && state
+            .store
+            .login_failure(&realm.id, user_id)
+            .await?
+            .is_some()
+    {
         state.store.clear_login_failure(&realm.id, user_id).await?;
     }
     Ok(())
