@@ -1363,34 +1363,8 @@ impl Store {
         scopes: &[portcullis_model::records::ScopeLink],
         service_account: Option<&UserImage>,
     ) -> Result<std::result::Result<(), NameTaken>> {
-        let links: Vec<Vec<V>> = scopes
-            .iter()
-            .map(|l| {
-                vec![
-                    V::from(&l.owner_id),
-                    V::from(&l.scope_id),
-                    V::from(l.default_scope),
-                ]
-            })
-            .collect();
-        let mut tx = self.begin().await?;
-        match crate::realm::insert_clients(&mut tx, std::slice::from_ref(client)).await {
-            Ok(()) => {}
-            Err(e) if e.is_duplicate() => return Ok(Err(NameTaken)),
-            Err(e) => return Err(e),
-        }
-        crate::bulk::insert(
-            &mut tx,
-            "client_scope_link",
-            &["client_uuid", "scope_id", "default_scope"],
-            links,
-        )
-        .await?;
-        if let Some(account) = service_account {
-            insert_one_user(&mut tx, account).await?;
-        }
-        tx.commit().await?;
-        Ok(Ok(()))
+        self.create_client_with_mappers(client, scopes, service_account, &[])
+            .await
     }
 
     /// Write a client's `clientId`, secret and settings (matched by realm and id): one
